@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Form, Request, Response, status
+
+from app.auth import service
+from app.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenRead, MeRead, TokenResponse
+from app.core.db import Session
+from app.core.pagination import Page, Pagination
+from app.core.principal import AdminScope, Authenticated
+from app.core.routing import api_router
+
+public_router = api_router(authenticated=False, tags=["auth"])
+router = api_router(tags=["auth"])
+
+
+@public_router.post(
+    "/auth/token", response_model=TokenResponse,
+    responses={401: {"description": "Invalid username or password"}},
+)
+async def issue_token(
+    request: Request,
+    session: Session,
+    grant_type: Annotated[Literal["password"], Form(description="OAuth2 password grant")],
+    username: Annotated[str, Form(description="The staff user's email", max_length=320)],
+    password: Annotated[str, Form(max_length=256)],
+) -> TokenResponse:
+    settings = request.app.state.settings
+    token = await service.password_grant(session, username, password,
+                                         secret=settings.secret_key,
+                                         expires_in=settings.jwt_expires_seconds)
+    return TokenResponse(access_token=token, expires_in=settings.jwt_expires_seconds)
+
+
+@router.get("/me", response_model=MeRead)
+async def me(scope: Authenticated) -> MeRead:
+    p = scope.principal
+    return MeRead(kind=p.kind, id=p.id, name=p.name, scopes=sorted(scope.scopes),
+                  desk_ids=None if scope.desk_ids is None else sorted(scope.desk_ids),
+                  sandbox=p.sandbox)
+
+
+@router.post("/api-tokens", status_code=status.HTTP_201_CREATED, response_model=ApiTokenCreated)
+async def create_api_token(payload: ApiTokenCreate, session: Session, scope: AdminScope,
+                           response: Response) -> ApiTokenCreated:
+    token, secret = await service.create_token(session, scope, payload)
+    response.headers["Location"] = f"/v1/api-tokens/{token.id}"
+    return ApiTokenCreated(**ApiTokenRead.model_validate(token).model_dump(), token=secret)
+
+
+@router.get("/api-tokens", response_model=Page[ApiTokenRead])
+async def list_api_tokens(session: Session, _: AdminScope, page: Pagination) -> Page[ApiTokenRead]:
+    tokens, cursor = await service.list_tokens(session, page)
+    return Page(items=[ApiTokenRead.model_validate(t) for t in tokens], next_cursor=cursor)
+
+
+@router.get("/api-tokens/{token_id}", response_model=ApiTokenRead)
+async def get_api_token(token_id: int, session: Session, _: AdminScope) -> ApiTokenRead:
+    return ApiTokenRead.model_validate(await service.get_token(session, token_id))
+
+
+@router.delete("/api-tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_token(token_id: int, session: Session, _: AdminScope) -> None:
+    await service.revoke_token(session, token_id)

@@ -1,0 +1,95 @@
+"""Settings: one object, read from the environment (and an optional `.env`)."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Environment = Field(
+        Environment.production,
+        description="`development` allows a generated SECRET_KEY; `production` refuses one.",
+    )
+    database_url: str | None = Field(None, description="postgresql+asyncpg://user:pass@host/db")
+    redis_url: str | None = Field(None, description="redis://host:port/db")
+    secret_key: str = Field("", description="Signs staff JWTs and survey links.")
+    data_dir: Path = Field(Path(".data"), description="Embedded servers and dev secrets live here.")
+    redis_namespace: str = Field("switchboard", description="Prefix of every Redis key and queue.")
+
+    jwt_expires_seconds: int = Field(3600, ge=60)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    rate_limit_per_minute: int = Field(600, ge=1)
+    idempotency_ttl_seconds: int = Field(24 * 3600, ge=60)
+    db_pool_size: int = Field(10, ge=1)
+    log_level: str = "INFO"
+
+    webhook_allow_hosts: str = Field("", description="Comma-separated hosts/CIDRs exempt from SSRF.")
+    webhook_allow_http: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_driver(cls, value: str | None) -> str | None:
+        if value and value.startswith(("postgres://", "postgresql://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        return value
+
+    @model_validator(mode="after")
+    def _real_secret_outside_development(self) -> Settings:
+        if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+            if self.environment is Environment.production:
+                raise ValueError(
+                    "SECRET_KEY is unset or a placeholder; set a long random value "
+                    "(or ENVIRONMENT=development to generate one under DATA_DIR)"
+                )
+            self.secret_key = _dev_secret(self.data_dir)
+        elif len(self.secret_key) < 32 and self.environment is Environment.production:
+            raise ValueError("SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def queue_name(self) -> str:
+        return f"{self.redis_namespace}:queue"
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise RuntimeError("DATABASE_URL is not set (or run `switchboard dev`)")
+        return self.database_url
+
+    def require_redis_url(self) -> str:
+        if not self.redis_url:
+            raise RuntimeError("REDIS_URL is not set (or run `switchboard dev`)")
+        return self.redis_url
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """A development secret generated once and kept under DATA_DIR."""
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.write_text(value)
+        path.chmod(0o600)
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

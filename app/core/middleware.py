@@ -1,0 +1,104 @@
+"""ASGI middleware: request body limit and Prometheus request metrics."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import problem_response
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body exceeds {limit} bytes.")
+
+
+class BodySizeLimitMiddleware:
+    """413 for a body over `max_bytes`: by Content-Length up front, else while it streams in."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._reject(scope, receive, send)
+            return
+
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(Request(scope, receive), 413, slug="payload-too-large",
+                                    detail=f"The request body exceeds {self.max_bytes} bytes.")
+        await response(scope, receive, send)
+
+
+REQUESTS = Counter("switchboard_http_requests_total", "HTTP requests answered",
+                   ["method", "route", "status"])
+LATENCY = Histogram("switchboard_http_request_duration_seconds", "Time to answer",
+                    ["method", "route"])
+
+
+class MetricsMiddleware:
+    """Counts and times requests by route template (never by raw path: ids would explode)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        start = time.perf_counter()
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = _route_template(scope)
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - start)
+
+
+def _route_template(scope: Scope) -> str:
+    """`/v1/desks/{desk_id}` for `/v1/desks/7`: the matched path with its parameters named."""
+    if "route" not in scope:  # set by the router on a match
+        return "unmatched"
+    names = {str(v): k for k, v in scope.get("path_params", {}).items()}
+    return "/".join(f"{{{names[s]}}}" if s in names else s for s in scope["path"].split("/"))

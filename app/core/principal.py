@@ -1,0 +1,127 @@
+"""Who is calling: a bearer credential becomes a `DeskScope`, once per request.
+
+`compute_scope` is the one function that decides which desks a caller sees. Routers ask for a
+scope with the `Annotated` aliases at the bottom (`DesksRead`, `AdminScope`, …), which
+authenticate, rate-limit, start idempotency and check the scope name.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select, union, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import idempotency, ratelimit
+from app.core.config import Settings
+from app.core.db import Session, utcnow
+from app.core.errors import Unauthorized
+from app.core.scope import AGENT_SCOPES, DeskScope, Principal, Scope
+from app.core.security import TOKEN_PREFIX, decode_access_token, hash_token
+from app.models import ApiToken, Desk, DeskKind, DeskMember, TeamMember, User, UserRole
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A staff JWT from `POST /v1/auth/token` or an API token (`swb_…`).",
+)
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+async def member_desk_ids(session: AsyncSession, user_id: int) -> frozenset[int]:
+    direct = select(DeskMember.desk_id).where(DeskMember.user_id == user_id)
+    via_team = (
+        select(DeskMember.desk_id)
+        .join(TeamMember, TeamMember.team_id == DeskMember.team_id)
+        .where(TeamMember.user_id == user_id)
+    )
+    return frozenset((await session.scalars(union(direct, via_team))).all())
+
+
+async def compute_scope(session: AsyncSession, *, user: User | None = None,
+                        token: ApiToken | None = None) -> DeskScope:
+    """The desks and scopes of a staff user or an API token."""
+    if user is not None:
+        principal = Principal("user", user.id, user.name)
+        if user.role == UserRole.admin:
+            return DeskScope(principal, frozenset({Scope.admin.value}), None)
+        return DeskScope(principal, AGENT_SCOPES, await member_desk_ids(session, user.id))
+    assert token is not None
+    principal = Principal("api_token", token.id, token.name, sandbox=token.sandbox)
+    desk_ids = None if token.desk_ids is None else frozenset(token.desk_ids)
+    if token.sandbox:
+        # Confined to desks that are sandboxes now, whatever the token row says.
+        stmt = select(Desk.id).where(Desk.kind == DeskKind.sandbox)
+        if desk_ids is not None:
+            stmt = stmt.where(Desk.id.in_(desk_ids))
+        desk_ids = frozenset((await session.scalars(stmt)).all())
+    return DeskScope(principal, frozenset(token.scopes), desk_ids)
+
+
+async def _scope_of_api_token(session: AsyncSession, secret: str) -> DeskScope:
+    token = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    now = utcnow()
+    if token is None:
+        raise Unauthorized("The API token is not valid.")
+    if token.revoked_at is not None:
+        raise Unauthorized("The API token has been revoked.")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise Unauthorized("The API token has expired.")
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        await session.execute(update(ApiToken).where(ApiToken.id == token.id)
+                              .values(last_used_at=now))
+    return await compute_scope(session, token=token)
+
+
+async def _scope_of_jwt(session: AsyncSession, settings: Settings, raw: str) -> DeskScope:
+    user_id = decode_access_token(raw, settings.secret_key)
+    user = await session.get(User, user_id) if user_id is not None else None
+    if user is None or not user.is_active:
+        raise Unauthorized("The access token is not valid or has expired.")
+    return await compute_scope(session, user=user)
+
+
+async def authenticate(
+    request: Request,
+    session: Session,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> DeskScope:
+    cached: DeskScope | None = getattr(request.state, "desk_scope", None)
+    if cached is not None:
+        return cached
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("Send `Authorization: Bearer <token>`.")
+    settings: Settings = request.app.state.settings
+    raw = credentials.credentials
+    if raw.startswith(TOKEN_PREFIX):
+        scope = await _scope_of_api_token(session, raw)
+    else:
+        scope = await _scope_of_jwt(session, settings, raw)
+    request.state.desk_scope = scope
+    request.state.ratelimit = await ratelimit.hit(
+        request.app.state.redis, settings.redis_namespace, scope.principal.key,
+        settings.rate_limit_per_minute,
+    )
+    await idempotency.begin(request, session, scope.principal.key,
+                            settings.idempotency_ttl_seconds)
+    return scope
+
+
+Authenticated = Annotated[DeskScope, Depends(authenticate)]
+
+
+def requires(name: Scope):
+    async def dependency(scope: Authenticated) -> DeskScope:
+        scope.require(name)
+        return scope
+
+    dependency.__name__ = f"requires_{name.value.replace(':', '_')}"
+    return Depends(dependency)
+
+
+DesksRead = Annotated[DeskScope, requires(Scope.desks_read)]
+DesksWrite = Annotated[DeskScope, requires(Scope.desks_write)]
+AdminScope = Annotated[DeskScope, requires(Scope.admin)]

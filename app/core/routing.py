@@ -1,0 +1,96 @@
+"""The transaction boundary of every route.
+
+`AppRoute` wraps each endpoint: the session commits once, after the endpoint returned and the
+idempotent response (if any) was added to the same transaction; jobs deferred during the request
+are sent only after that commit; any error rolls everything back and renders as problem+json.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.core import idempotency, jobs
+from app.core.errors import Conflict, PreconditionFailed, render_any
+
+log = logging.getLogger(__name__)
+
+
+class AppRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        endpoint = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                response = await endpoint(request)
+                session: AsyncSession | None = getattr(request.state, "session", None)
+                if session is not None:
+                    idempotency.record(request, session, response)
+                    await session.commit()
+                    await _send_jobs(request, session)
+            except idempotency.Replay as replay:
+                await _rollback(request)
+                response = replay.response
+            except Exception as exc:
+                await _rollback(request)
+                response = render_any(request, _translate(exc))
+                await _record_failure(request, response)
+            state = getattr(request.state, "ratelimit", None)
+            if state is not None:
+                for name, value in state.headers().items():
+                    response.headers.setdefault(name, value)
+            return response
+
+        return handler
+
+
+def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, StaleDataError):
+        return PreconditionFailed("The resource changed while this request ran; fetch it again.")
+    if isinstance(exc, IntegrityError):
+        if "uq_idempotency_keys_lookup" in str(exc.orig):
+            return Conflict("A request with this Idempotency-Key is already being processed.")
+        # Services check what they can; a constraint that still fires is a race they lost.
+        if getattr(exc.orig, "sqlstate", None) in {"23505", "23503", "23P01"}:
+            return Conflict("The request conflicts with the current state of a resource.")
+    return exc
+
+
+async def _rollback(request: Request) -> None:
+    session: AsyncSession | None = getattr(request.state, "session", None)
+    if session is not None:
+        jobs.discard(session)
+        await session.rollback()
+
+
+async def _record_failure(request: Request, response: Response) -> None:
+    """A 4xx answer to a keyed request is replayed too: store it in a transaction of its own."""
+    session: AsyncSession | None = getattr(request.state, "session", None)
+    if session is None or not idempotency.record(request, session, response):
+        return
+    try:
+        await session.commit()
+    except IntegrityError:  # a concurrent request with the same key stored first
+        await session.rollback()
+
+
+async def _send_jobs(request: Request, session: AsyncSession) -> None:
+    pending = jobs.take(session)
+    if pending:
+        settings = request.app.state.settings
+        await jobs.send(request.app.state.arq, pending, queue_name=settings.queue_name)
+
+
+def api_router(*, authenticated: bool = True, **kwargs: Any) -> APIRouter:
+    """A router whose routes use the transaction boundary and document problem responses."""
+    from app.core.errors import problem_responses
+
+    statuses = (400, 401, 403, 404, 413, 422, 429) if authenticated else (400, 404, 413, 422, 429)
+    return APIRouter(route_class=AppRoute, responses=problem_responses(*statuses), **kwargs)

@@ -1,0 +1,158 @@
+"""Desks: the isolation boundary. Every function takes the caller's `DeskScope`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.concurrency import check_if_match
+from app.core.db import utcnow
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from app.core.merge import merge_patch
+from app.core.pagination import PageParams, SortKey, paginate
+from app.core.scope import DeskScope
+from app.desks.schemas import DeskCreate, DeskSettings, DeskUpdate
+from app.models import Desk, DeskKind, DeskMember, MemberRole, Team, User
+
+RESETTABLE_KINDS = {DeskKind.staging, DeskKind.sandbox}
+
+
+async def get(session: AsyncSession, scope: DeskScope, desk_id: int, *,
+              for_update: bool = False) -> Desk:
+    stmt = scope.filter(select(Desk).where(Desk.id == desk_id), Desk.id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    desk = await session.scalar(stmt)
+    if desk is None:
+        raise NotFound(f"Desk {desk_id} does not exist.")
+    return desk
+
+
+async def get_active(session: AsyncSession, scope: DeskScope, desk_id: int) -> Desk:
+    """A desk the caller sees and may add work to (409 once archived)."""
+    desk = await get(session, scope, desk_id)
+    if desk.archived_at is not None:
+        raise Conflict(f"Desk {desk_id} is archived; unarchive it first.", desk_id=desk_id)
+    return desk
+
+
+async def create(session: AsyncSession, scope: DeskScope, payload: DeskCreate) -> Desk:
+    if not scope.all_desks and scope.principal.kind != "user":
+        raise Forbidden("A token limited to some desks cannot create desks.")
+    desk = Desk(name=payload.name, kind=payload.kind, description=payload.description,
+                settings=payload.settings.model_dump(mode="json"))
+    session.add(desk)
+    await session.flush()
+    if not scope.all_desks:
+        # An agent who creates a desk manages it; otherwise it would vanish from their view.
+        session.add(DeskMember(desk_id=desk.id, user_id=scope.principal.id,
+                               role=MemberRole.manager))
+        await session.flush()
+    await session.refresh(desk)
+    return desk
+
+
+async def list_(session: AsyncSession, scope: DeskScope, params: PageParams, *,
+                kind: DeskKind | None = None, archived: bool | None = None
+                ) -> tuple[list[Desk], str | None]:
+    stmt = scope.filter(select(Desk), Desk.id)
+    if kind is not None:
+        stmt = stmt.where(Desk.kind == kind)
+    if archived is not None:
+        stmt = stmt.where(Desk.archived_at.is_not(None) if archived else Desk.archived_at.is_(None))
+    return await paginate(session, stmt, params, [SortKey(Desk.id)])
+
+
+def merged_settings(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Pure: apply a merge patch to settings and validate the result (422 per key)."""
+    try:
+        return DeskSettings.model_validate(merge_patch(current, patch)).model_dump(mode="json")
+    except ValidationError as exc:
+        errors = [field_error(["body", "settings", *e["loc"]], e["msg"], e["type"])
+                  for e in exc.errors()]
+        raise Unprocessable("Invalid desk settings.", errors=errors) from exc
+
+
+async def update(session: AsyncSession, scope: DeskScope, desk_id: int, payload: DeskUpdate,
+                 if_match: str | None) -> Desk:
+    desk = await get(session, scope, desk_id, for_update=True)
+    check_if_match(if_match, desk.version)
+    if desk.archived_at is not None:
+        raise Conflict(f"Desk {desk_id} is archived; unarchive it first.", desk_id=desk_id)
+    if payload.name is not None:
+        desk.name = payload.name
+    if payload.description is not None:
+        desk.description = payload.description
+    if payload.settings is not None:
+        desk.settings = merged_settings(desk.settings, payload.settings)
+    await session.flush()
+    await session.refresh(desk)
+    return desk
+
+
+async def set_archived(session: AsyncSession, scope: DeskScope, desk_id: int,
+                       archived: bool) -> Desk:
+    desk = await get(session, scope, desk_id, for_update=True)
+    if (desk.archived_at is not None) != archived:
+        desk.archived_at = utcnow() if archived else None
+        await session.flush()
+        await session.refresh(desk)
+    return desk
+
+
+async def delete(session: AsyncSession, scope: DeskScope, desk_id: int) -> None:
+    desk = await get(session, scope, desk_id, for_update=True)
+    if desk.archived_at is None:
+        raise Conflict(f"Desk {desk_id} is active; archive it before deleting it.")
+    await session.delete(desk)
+    await session.flush()
+
+
+async def list_members(session: AsyncSession, scope: DeskScope, desk_id: int) -> list[DeskMember]:
+    await get(session, scope, desk_id)
+    stmt = select(DeskMember).where(DeskMember.desk_id == desk_id).order_by(DeskMember.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def put_member(session: AsyncSession, scope: DeskScope, desk_id: int, role: MemberRole,
+                     *, user_id: int | None = None, team_id: int | None = None
+                     ) -> tuple[DeskMember, bool]:
+    """Grant or change a role; returns the membership and whether it is new."""
+    await get_active(session, scope, desk_id)
+    if user_id is not None and await session.get(User, user_id) is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    if team_id is not None and await session.get(Team, team_id) is None:
+        raise NotFound(f"Team {team_id} does not exist.")
+    column = DeskMember.user_id if user_id is not None else DeskMember.team_id
+    member = await session.scalar(
+        select(DeskMember).where(DeskMember.desk_id == desk_id,
+                                 column == (user_id if user_id is not None else team_id))
+        .with_for_update()
+    )
+    created = member is None
+    if member is None:
+        member = DeskMember(desk_id=desk_id, user_id=user_id, team_id=team_id, role=role)
+        session.add(member)
+    else:
+        member.role = role
+    await session.flush()
+    await session.refresh(member)
+    return member, created
+
+
+async def remove_member(session: AsyncSession, scope: DeskScope, desk_id: int, *,
+                        user_id: int | None = None, team_id: int | None = None) -> None:
+    await get(session, scope, desk_id)
+    column = DeskMember.user_id if user_id is not None else DeskMember.team_id
+    member = await session.scalar(
+        select(DeskMember).where(DeskMember.desk_id == desk_id,
+                                 column == (user_id if user_id is not None else team_id))
+    )
+    if member is None:
+        what = f"User {user_id}" if user_id is not None else f"Team {team_id}"
+        raise NotFound(f"{what} is not a member of desk {desk_id}.")
+    await session.delete(member)
+    await session.flush()

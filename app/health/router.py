@@ -1,0 +1,58 @@
+"""Unauthenticated operational endpoints: liveness, readiness, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from app.core.routing import api_router
+
+public_router = api_router(authenticated=False, tags=["health"])
+
+CHECK_TIMEOUT = 2.0
+
+
+@public_router.get("/healthz", summary="Liveness")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _check_database(request: Request) -> None:
+    async with request.app.state.sessionmaker() as session:
+        await session.execute(text("SELECT 1"))
+
+
+async def _check_redis(request: Request) -> None:
+    redis = request.app.state.redis
+    if redis is None:
+        raise RuntimeError("not configured")
+    await redis.ping()
+
+
+@public_router.get(
+    "/readyz", summary="Readiness: PostgreSQL and Redis answer",
+    responses={503: {"description": "A dependency is down"}},
+)
+async def readyz(request: Request) -> JSONResponse:
+    checks: dict[str, Any] = {}
+    for name, check in (("database", _check_database), ("redis", _check_redis)):
+        try:
+            await asyncio.wait_for(check(request), CHECK_TIMEOUT)
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
+                        status_code=200 if ready else 503)
+
+
+@public_router.get("/metrics", summary="Prometheus metrics",
+                   response_class=Response,
+                   responses={200: {"content": {"text/plain": {}}}})
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,96 @@
+"""The ASGI application: routers, middleware, error handlers, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import APIRouter, Depends, FastAPI
+
+from app.auth.router import public_router as auth_public_router
+from app.auth.router import router as auth_router
+from app.core.config import Settings, get_settings
+from app.core.errors import Problem, install_error_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware
+from app.core.principal import authenticate
+from app.core.resources import Resources
+from app.desks.router import router as desks_router
+from app.health.router import public_router as health_router
+from app.staff.router import router as staff_router
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Switchboard is an API-first ticketing backend. Every error is an RFC 9457
+`application/problem+json` document; every list is `{items, next_cursor}`; `POST` accepts
+`Idempotency-Key`; `PATCH` honours `If-Match`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, manage_resources: bool = True) -> FastAPI:
+    """Build the app. Tests pass `manage_resources=False` and set `app.state` themselves."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not manage_resources:
+            yield
+            return
+        resources = Resources.open(settings)
+        app.state.sessionmaker = resources.sessionmaker
+        app.state.redis = app.state.arq = resources.redis
+        try:
+            yield
+        finally:
+            await resources.close()
+
+    app = FastAPI(
+        title="Switchboard",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.redis = app.state.arq = None
+
+    v1 = APIRouter(prefix="/v1")
+    v1.include_router(auth_public_router)
+    authenticated = APIRouter(dependencies=[Depends(authenticate)])
+    for router in (auth_router, desks_router, staff_router):
+        authenticated.include_router(router)
+    v1.include_router(authenticated)
+    app.include_router(v1)
+    app.include_router(health_router)
+
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    _register_problem_schema(app)
+    return app
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    """Put `Problem` in components/schemas so every `$ref` to it resolves."""
+    original = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = original()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.setdefault("Problem", Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"))
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def app_factory() -> FastAPI:  # pragma: no cover - uvicorn --factory entry point
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from app.models import UserRole
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(examples=["ana@acme.example"])
+    name: str = Field(min_length=1, max_length=200, examples=["Ana Lima"])
+    role: UserRole = UserRole.agent
+    password: str | None = Field(
+        None, min_length=10, max_length=256,
+        description="Needed to sign in with `POST /v1/auth/token`; never returned.",
+    )
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    role: UserRole | None = None
+    password: str | None = Field(None, min_length=10, max_length=256)
+    is_active: bool | None = Field(None, description="Inactive users cannot sign in.")
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    name: str
+    role: UserRole
+    is_active: bool
+    version: int
+    created_at: datetime
+
+
+class TeamCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["Tier 2"])
+    description: str = Field("", max_length=2000)
+    member_ids: list[int] = Field(default_factory=list, description="User ids.")
+
+
+class TeamRead(BaseModel):
+    id: int
+    name: str
+    description: str
+    member_ids: list[int]
+    created_at: datetime

@@ -1,0 +1,85 @@
+"""The arq worker: job functions, cron jobs, and the resources they share.
+
+Jobs take ids, open their own session and are safe to run twice. `build_worker()` makes a worker
+from the settings (used by `switchboard worker` and `switchboard dev`); `WorkerSettings` serves
+`arq app.worker.WorkerSettings` too.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import Worker
+
+from app.core import idempotency, jobs
+from app.core.config import Settings, get_settings
+from app.core.resources import Resources
+
+log = logging.getLogger(__name__)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.get("settings") or get_settings()
+    resources = Resources.open(settings)
+    ctx.update(settings=settings, resources=resources, sessionmaker=resources.sessionmaker,
+               http=httpx.AsyncClient(follow_redirects=False, timeout=10.0))
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["http"].aclose()
+    await ctx["resources"].close()
+
+
+async def commit(ctx: dict[str, Any], session: Any) -> None:
+    """Commit a job's session, then send the jobs it deferred (the worker's transaction boundary)."""
+    await session.commit()
+    pending = jobs.take(session)
+    if pending:
+        await jobs.send(ctx["redis"], pending, queue_name=ctx["settings"].queue_name)
+
+
+async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
+    """Forget stored responses older than their 24 h window."""
+    async with ctx["sessionmaker"]() as session:
+        removed = await idempotency.purge_expired(session)
+        await commit(ctx, session)
+    if removed:
+        log.info("purged %d expired idempotency keys", removed)
+    return removed
+
+
+FUNCTIONS: list[Any] = [purge_idempotency_keys]
+CRON_JOBS = [cron(purge_idempotency_keys, minute={7}, run_at_startup=False)]
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        ctx["settings"] = settings
+        await startup(ctx)
+
+    return {
+        "functions": FUNCTIONS,
+        "cron_jobs": CRON_JOBS,
+        "on_startup": on_startup,
+        "on_shutdown": shutdown,
+        "queue_name": settings.queue_name,
+        "redis_settings": RedisSettings.from_dsn(settings.require_redis_url()),
+        "job_timeout": 60,
+        "max_jobs": 20,
+        "keep_result": 3600,
+    }
+
+
+def build_worker(settings: Settings, **overrides: Any) -> Worker:
+    return Worker(**{**worker_options(settings), **overrides})
+
+
+class WorkerSettings:  # pragma: no cover - for `arq app.worker.WorkerSettings`
+    functions = FUNCTIONS
+    cron_jobs = CRON_JOBS
+    on_startup = startup
+    on_shutdown = shutdown

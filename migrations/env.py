@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from logging.config import fileConfig
 
 from alembic import context
@@ -21,10 +22,11 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
-    if url:
-        return url
-    return Settings(environment="development").require_database_url()
+    url = config.attributes.get("database_url") or os.environ.get("DATABASE_URL")
+    if not url:
+        raise SystemExit("DATABASE_URL is not set")
+    return Settings.model_validate({"database_url": url, "environment": "development",
+                                    "secret_key": "x" * 32}).require_database_url()
 
 
 def _configure(connection: Connection) -> None:

@@ -36,7 +36,7 @@ async def _check_token_desks(session: AsyncSession, scope: DeskScope,
         return
     kinds = dict((await session.execute(
         scope.filter(select(Desk.id, Desk.kind).where(Desk.id.in_(payload.desk_ids)), Desk.id)
-    )).tuples().all())
+    )).all())
     for i, desk_id in enumerate(payload.desk_ids):
         if desk_id not in kinds:
             raise invalid(["body", "desk_ids", i], f"desk {desk_id} does not exist")

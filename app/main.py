@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
 from app.core.config import Settings, get_settings
-from app.core.errors import Problem, install_error_handlers
+from app.core.errors import install_error_handlers, problem_schemas
 from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware
 from app.core.principal import authenticate
@@ -82,8 +82,7 @@ def _register_problem_schema(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = original()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.setdefault("Problem", Problem.model_json_schema(
-                ref_template="#/components/schemas/{model}"))
+            components.update(problem_schemas())
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -6,7 +6,9 @@ from fastapi import Form, Request, Response, status
 
 from app.auth import service
 from app.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenRead, MeRead, TokenResponse
+from app.core import ratelimit
 from app.core.db import Session
+from app.core.errors import problem_responses
 from app.core.pagination import Page, Pagination
 from app.core.principal import AdminScope, Authenticated
 from app.core.routing import api_router
@@ -17,7 +19,8 @@ router = api_router(tags=["auth"])
 
 @public_router.post(
     "/auth/token", response_model=TokenResponse,
-    responses={401: {"description": "Invalid username or password"}},
+    responses=problem_responses(401),
+    summary="OAuth2 password grant for staff (rate-limited per client IP)",
 )
 async def issue_token(
     request: Request,
@@ -27,6 +30,11 @@ async def issue_token(
     password: Annotated[str, Form(max_length=256)],
 ) -> TokenResponse:
     settings = request.app.state.settings
+    client_ip = request.client.host if request.client else "unknown"
+    request.state.ratelimit = await ratelimit.hit(
+        request.app.state.redis, settings.redis_namespace, f"login:{client_ip}",
+        settings.login_rate_limit_per_minute,
+    )
     token = await service.password_grant(session, username, password,
                                          secret=settings.secret_key,
                                          expires_in=settings.jwt_expires_seconds)

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     jwt_expires_seconds: int = Field(3600, ge=60)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     rate_limit_per_minute: int = Field(600, ge=1)
+    login_rate_limit_per_minute: int = Field(20, ge=1, description="Password grants per client IP.")
     idempotency_ttl_seconds: int = Field(24 * 3600, ge=60)
     db_pool_size: int = Field(10, ge=1)
     log_level: str = "INFO"

@@ -210,12 +210,19 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, handle)
 
 
+def problem_schemas() -> dict[str, Any]:
+    """`Problem` and the schemas it refers to, for `components/schemas`."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs = schema.pop("$defs", {})
+    return {**defs, "Problem": schema}
+
+
 PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries documenting problem+json for the given statuses."""
     return {
-        s: {"model": Problem, "description": HTTPStatus(s).phrase, "content": PROBLEM_CONTENT}
+        s: {"description": HTTPStatus(s).phrase, "content": PROBLEM_CONTENT}
         for s in statuses
     }

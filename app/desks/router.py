@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query, Response, status
 
@@ -88,15 +88,24 @@ async def list_members(desk_id: int, session: Session, scope: DesksRead) -> list
                                                                              desk_id)]
 
 
-@router.put("/{desk_id}/members/{user_id}", response_model=MemberRead,
-            responses={201: {"model": MemberRead, "description": "Membership created"},
-                       **problem_responses(409)})
-async def put_member(desk_id: int, user_id: int, payload: MemberPut, session: Session,
-                     scope: DesksWrite, response: Response) -> MemberRead:
-    member, created = await service.put_member(session, scope, desk_id, payload.role,
-                                               user_id=user_id)
+PUT_MEMBER_RESPONSES: dict[int | str, dict] = {
+    201: {"model": MemberRead, "description": "Membership created"}, **problem_responses(409),
+}
+
+
+def _membership(response: Response, result: tuple[Any, bool]) -> MemberRead:
+    member, created = result
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return MemberRead.model_validate(member)
+
+
+@router.put("/{desk_id}/members/{user_id}", response_model=MemberRead,
+            responses=PUT_MEMBER_RESPONSES)
+async def put_member(desk_id: int, user_id: int, payload: MemberPut, session: Session,
+                     scope: DesksWrite, response: Response) -> MemberRead:
+    """Grant a user a role on the desk (201), or change it (200)."""
+    return _membership(response, await service.put_member(session, scope, desk_id, payload.role,
+                                                          user_id=user_id))
 
 
 @router.delete("/{desk_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -105,14 +114,12 @@ async def remove_member(desk_id: int, user_id: int, session: Session, scope: Des
 
 
 @router.put("/{desk_id}/teams/{team_id}", response_model=MemberRead,
-            responses={201: {"model": MemberRead, "description": "Membership created"},
-                       **problem_responses(409)})
+            responses=PUT_MEMBER_RESPONSES)
 async def put_team(desk_id: int, team_id: int, payload: MemberPut, session: Session,
                    scope: DesksWrite, response: Response) -> MemberRead:
-    member, created = await service.put_member(session, scope, desk_id, payload.role,
-                                               team_id=team_id)
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return MemberRead.model_validate(member)
+    """Grant every member of a team a role on the desk (201), or change it (200)."""
+    return _membership(response, await service.put_member(session, scope, desk_id, payload.role,
+                                                          team_id=team_id))
 
 
 @router.delete("/{desk_id}/teams/{team_id}", status_code=status.HTTP_204_NO_CONTENT)

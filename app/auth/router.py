@@ -6,9 +6,10 @@ from fastapi import Form, Request, Response, status
 
 from app.auth import service
 from app.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenRead, MeRead, TokenResponse
-from app.core import ratelimit
+from app.core import idempotency, ratelimit
 from app.core.db import Session
 from app.core.errors import problem_responses
+from app.core.ids import PathId
 from app.core.pagination import Page, Pagination
 from app.core.principal import AdminScope, Authenticated
 from app.core.routing import api_router
@@ -51,7 +52,9 @@ async def me(scope: Authenticated) -> MeRead:
 
 @router.post("/api-tokens", status_code=status.HTTP_201_CREATED, response_model=ApiTokenCreated)
 async def create_api_token(payload: ApiTokenCreate, session: Session, scope: AdminScope,
-                           response: Response) -> ApiTokenCreated:
+                           request: Request, response: Response) -> ApiTokenCreated:
+    """The response holds the secret, which is never stored: an `Idempotency-Key` is not replayed."""
+    idempotency.forget(request)
     token, secret = await service.create_token(session, scope, payload)
     response.headers["Location"] = f"/v1/api-tokens/{token.id}"
     return ApiTokenCreated(**ApiTokenRead.model_validate(token).model_dump(), token=secret)
@@ -64,10 +67,10 @@ async def list_api_tokens(session: Session, _: AdminScope, page: Pagination) -> 
 
 
 @router.get("/api-tokens/{token_id}", response_model=ApiTokenRead)
-async def get_api_token(token_id: int, session: Session, _: AdminScope) -> ApiTokenRead:
+async def get_api_token(token_id: PathId, session: Session, _: AdminScope) -> ApiTokenRead:
     return ApiTokenRead.model_validate(await service.get_token(session, token_id))
 
 
 @router.delete("/api-tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_api_token(token_id: int, session: Session, _: AdminScope) -> None:
+async def revoke_api_token(token_id: PathId, session: Session, _: AdminScope) -> None:
     await service.revoke_token(session, token_id)

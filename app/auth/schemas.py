@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from app.core.ids import Id
 from app.core.scope import Scope
 
 
@@ -28,8 +29,9 @@ class ApiTokenCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200, examples=["Zapier"])
     scopes: list[Scope] = Field(min_length=1, examples=[["tickets:read", "events:read"]])
-    desk_ids: list[int] | None = Field(
-        None, description="Desks the token may touch; null for every desk (not for sandbox).",
+    desk_ids: list[Id] | None = Field(
+        None, description="Desks the token may touch; null for every desk. Sandbox tokens name "
+        "their sandbox desks; admin tokens cover every desk (null).",
         examples=[[1, 2]],
     )
     sandbox: bool = Field(False, description="A partner token confined to sandbox desks.")

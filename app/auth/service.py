@@ -32,6 +32,9 @@ async def _check_token_desks(session: AsyncSession, scope: DeskScope,
             raise invalid(["body", "desk_ids"], "a sandbox token must name its sandbox desks")
         if Scope.admin in payload.scopes:
             raise invalid(["body", "scopes"], "a sandbox token cannot hold the admin scope")
+    if Scope.admin in payload.scopes and payload.desk_ids is not None:
+        # `admin` manages users, teams and tokens, which no desk confines.
+        raise invalid(["body", "desk_ids"], "an admin token covers every desk; leave it null")
     if payload.desk_ids is None:
         return
     kinds = dict((await session.execute(

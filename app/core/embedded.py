@@ -109,7 +109,9 @@ class EmbeddedServices:
             self._pg.cleanup()
             # pgserver keeps the server up while its list names another live-looking handle
             # (a previous run that was killed); we started it for this process, so stop it.
-            if info.process.is_running():
+            # The pid file says whether it is still up: a stopped postmaster may linger as a
+            # zombie (where PID 1 reaps nothing), which psutil reports as running.
+            if (info.pgdata / "postmaster.pid").exists():
                 from pgserver._commands import pg_ctl
 
                 with contextlib.suppress(Exception):

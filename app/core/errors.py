@@ -112,6 +112,12 @@ class ServiceUnavailable(AppError):
     status, slug = 503, "service-unavailable"
 
 
+_SLUGS = {cls.status: cls.slug for cls in (
+    BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
+    Unprocessable, TooManyRequests, ServiceUnavailable,
+)}
+
+
 def field_error(loc: Iterable[str | int], msg: str, type_: str = "value_error") -> dict[str, Any]:
     return {"loc": list(loc), "msg": msg, "type": type_}
 
@@ -192,6 +198,9 @@ def render_any(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _http_slug(status: int) -> str:
+    """The domain error's slug for its status (413 → payload-too-large), else the phrase."""
+    if status in _SLUGS:
+        return _SLUGS[status]
     try:
         return HTTPStatus(status).phrase.lower().replace(" ", "-")
     except ValueError:

@@ -78,6 +78,11 @@ def _lookup(p: Pending):
     )
 
 
+def forget(request: Request) -> None:
+    """Never store this request's response: it holds a secret shown once (the key is not replayed)."""
+    request.state.idempotency = None
+
+
 def record(request: Request, session: AsyncSession, response: Response) -> bool:
     """Add the response to the session's transaction if this request carries a new key."""
     pending: Pending | None = getattr(request.state, "idempotency", None)

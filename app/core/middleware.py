@@ -21,17 +21,20 @@ class BodyTooLarge(HTTPException):
 class BodySizeLimitMiddleware:
     """413 for a body over `max_bytes`: by Content-Length up front, else while it streams in."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 overrides: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.overrides.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._reject(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._reject(scope, receive, send, limit)
             return
 
         received = 0
@@ -42,8 +45,8 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -56,11 +59,11 @@ class BodySizeLimitMiddleware:
         except BodyTooLarge:
             if started:
                 raise
-            await self._reject(scope, receive, send)
+            await self._reject(scope, receive, send, limit)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem_response(Request(scope, receive), 413, slug="payload-too-large",
-                                    detail=f"The request body exceeds {self.max_bytes} bytes.")
+                                    detail=f"The request body exceeds {limit} bytes.")
         await response(scope, receive, send)
 
 
@@ -110,5 +113,14 @@ def _route_template(scope: Scope) -> str:
     """`/v1/desks/{desk_id}` for `/v1/desks/7`: the matched path with its parameters named."""
     if "route" not in scope:  # set by the router on a match
         return "unmatched"
-    names = {str(v): k for k, v in scope.get("path_params", {}).items()}
-    return "/".join(f"{{{names[s]}}}" if s in names else s for s in scope["path"].split("/"))
+    # Parameters in path order, each naming the one segment it matched (two may share a value).
+    params = iter(scope.get("path_params", {}).items())
+    pending = next(params, None)
+    parts = []
+    for segment in scope["path"].split("/"):
+        if pending is not None and segment == str(pending[1]):
+            parts.append(f"{{{pending[0]}}}")
+            pending = next(params, None)
+        else:
+            parts.append(segment)
+    return "/".join(parts)

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import BigInteger, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -69,6 +69,12 @@ def encode_cursor(sort_name: str, values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _unreadable() -> BadRequest:
+    return BadRequest("The cursor is not valid for this listing; start again without it.",
+                      errors=[{"loc": ["query", "cursor"], "msg": "unreadable cursor",
+                               "type": "cursor_invalid"}])
+
+
 def decode_cursor(cursor: str, sort_name: str, size: int) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -76,10 +82,8 @@ def decode_cursor(cursor: str, sort_name: str, size: int) -> list[Any]:
         if name != sort_name or not isinstance(values, list) or len(values) != size:
             raise ValueError("cursor belongs to another listing")
         return [_decode_value(v) for v in values]
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise BadRequest("The cursor is not valid for this listing; start again without it.",
-                         errors=[{"loc": ["query", "cursor"], "msg": "unreadable cursor",
-                                  "type": "cursor_invalid"}]) from exc
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError) as exc:
+        raise _unreadable() from exc
 
 
 def _encode_value(value: Any) -> Any:
@@ -98,6 +102,17 @@ def _decode_value(value: Any) -> Any:
     raise ValueError("bad cursor value")
 
 
+def _fits(key: SortKey, value: Any) -> bool:
+    """Whether a decoded value can be compared with the key's column (a forged cursor cannot)."""
+    expected = key.column.type.python_type
+    if value is None or (isinstance(value, bool) and expected is not bool):
+        return False
+    if expected is int and isinstance(value, int):
+        bits = 64 if isinstance(key.column.type, BigInteger) else 32
+        return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+    return isinstance(value, expected)
+
+
 def after(keys: Sequence[SortKey], values: Sequence[Any]) -> Any:
     """The keyset condition `row > values` for keys with mixed directions."""
     clauses = []
@@ -114,7 +129,10 @@ async def paginate(session: AsyncSession, stmt: Select[Any], params: PageParams,
     """Run `stmt` (selecting one entity) for one page; the last key must be unique (the id)."""
     sort_name = sort_name or ",".join(("-" if k.descending else "") + k.name for k in keys)
     if params.cursor is not None:
-        stmt = stmt.where(after(keys, decode_cursor(params.cursor, sort_name, len(keys))))
+        values = decode_cursor(params.cursor, sort_name, len(keys))
+        if not all(_fits(k, v) for k, v in zip(keys, values, strict=True)):
+            raise _unreadable()
+        stmt = stmt.where(after(keys, values))
     order = [k.column.desc() if k.descending else k.column.asc() for k in keys]
     rows = list((await session.scalars(stmt.order_by(*order).limit(params.limit + 1))).all())
     if len(rows) <= params.limit:

@@ -5,6 +5,7 @@ from fastapi import Response, status
 from app.core.concurrency import IfMatch, set_etag
 from app.core.db import Session
 from app.core.errors import problem_responses
+from app.core.ids import PathId
 from app.core.pagination import Page, Pagination
 from app.core.principal import AdminScope
 from app.core.routing import api_router
@@ -31,14 +32,14 @@ async def list_users(session: Session, _: AdminScope, page: Pagination) -> Page[
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-async def get_user(user_id: int, session: Session, _: AdminScope, response: Response) -> UserRead:
+async def get_user(user_id: PathId, session: Session, _: AdminScope, response: Response) -> UserRead:
     user = await service.get_user(session, user_id)
     set_etag(response, user.version)
     return UserRead.model_validate(user)
 
 
 @router.patch("/users/{user_id}", response_model=UserRead, responses=problem_responses(412))
-async def update_user(user_id: int, payload: UserUpdate, session: Session, _: AdminScope,
+async def update_user(user_id: PathId, payload: UserUpdate, session: Session, _: AdminScope,
                       response: Response, if_match: IfMatch = None) -> UserRead:
     user = await service.update_user(session, user_id, payload, if_match)
     set_etag(response, user.version)
@@ -67,18 +68,18 @@ async def list_teams(session: Session, _: AdminScope, page: Pagination) -> Page[
 
 
 @router.get("/teams/{team_id}", response_model=TeamRead)
-async def get_team(team_id: int, session: Session, _: AdminScope) -> TeamRead:
+async def get_team(team_id: PathId, session: Session, _: AdminScope) -> TeamRead:
     return (await _read_teams(session, [await service.get_team(session, team_id)]))[0]
 
 
 @router.put("/teams/{team_id}/members/{user_id}", response_model=TeamRead)
-async def add_team_member(team_id: int, user_id: int, session: Session,
+async def add_team_member(team_id: PathId, user_id: PathId, session: Session,
                           _: AdminScope) -> TeamRead:
     await service.add_team_member(session, team_id, user_id)
     return (await _read_teams(session, [await service.get_team(session, team_id)]))[0]
 
 
 @router.delete("/teams/{team_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_team_member(team_id: int, user_id: int, session: Session,
+async def remove_team_member(team_id: PathId, user_id: PathId, session: Session,
                              _: AdminScope) -> None:
     await service.remove_team_member(session, team_id, user_id)

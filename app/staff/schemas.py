@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from app.core.ids import Id
 from app.models import UserRole
 
 
@@ -45,7 +46,7 @@ class TeamCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200, examples=["Tier 2"])
     description: str = Field("", max_length=2000)
-    member_ids: list[int] = Field(default_factory=list, description="User ids.")
+    member_ids: list[Id] = Field(default_factory=list, description="User ids.")
 
 
 class TeamRead(BaseModel):

@@ -1,0 +1,229 @@
+"""The arq worker and jobs held until commit, against the real Redis and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+import pytest_asyncio
+from arq.constants import job_key_prefix, result_key_prefix
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from app.core import jobs
+from app.core.db import Session, create_engine, create_sessionmaker, utcnow
+from app.core.errors import Conflict
+from app.core.migrate import upgrade
+from app.core.resources import redis_client
+from app.core.routing import api_router
+from app.models import IdempotencyKey
+from app.worker import build_worker, commit, purge_idempotency_keys
+from tests.services import create_database, drop_database
+
+
+def idempotency_key(key: str, expires_in: timedelta) -> IdempotencyKey:
+    return IdempotencyKey(principal="api_token:1", key=key, method="POST", path="/v1/desks",
+                          request_hash=b"\0" * 32, status_code=201, response_headers={},
+                          response_body=b"{}", expires_at=utcnow() + expires_in)
+
+
+def job_id() -> str:
+    return f"test:{uuid.uuid4().hex}"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def queue(redis, settings) -> AsyncIterator[str]:
+    """The test's own arq queue; its jobs and results are deleted afterwards."""
+    name = settings.queue_name
+    yield name
+    ids = [j.job_id for j in await redis.queued_jobs(queue_name=name)]
+    keys = [job_key_prefix + i for i in ids] + [result_key_prefix + i for i in ids]
+    await redis.delete(name, *keys)
+
+
+async def queued(redis, queue_name: str) -> list[tuple[str, str | None, dict]]:
+    return sorted((j.function, j.job_id, j.kwargs)
+                  for j in await redis.queued_jobs(queue_name=queue_name))
+
+
+# --- the job function with a real ctx -------------------------------------------------------
+
+async def test_purge_idempotency_keys_deletes_only_expired_keys(session, sessionmaker, settings,
+                                                               redis):
+    session.add_all([idempotency_key("old", timedelta(hours=-25)),
+                     idempotency_key("just-expired", timedelta(seconds=-1)),
+                     idempotency_key("fresh", timedelta(hours=23))])
+    await session.flush()
+    ctx = {"sessionmaker": sessionmaker, "settings": settings, "redis": redis}
+
+    assert await purge_idempotency_keys(ctx) == 2
+
+    session.expunge_all()
+    left = (await session.scalars(select(IdempotencyKey.key))).all()
+    assert left == ["fresh"]
+    assert await purge_idempotency_keys(ctx) == 0
+
+
+async def test_worker_commit_sends_deferred_jobs_after_committing(sessionmaker, settings, redis,
+                                                                 queue):
+    ctx = {"sessionmaker": sessionmaker, "settings": settings, "redis": redis}
+    wanted = job_id()
+    async with sessionmaker() as s:
+        s.add(idempotency_key("by-job", timedelta(hours=1)))
+        jobs.defer(s, "purge_idempotency_keys", job_id=wanted)
+        assert await queued(redis, queue) == []
+        await commit(ctx, s)
+        assert not s.in_transaction()
+    assert await queued(redis, queue) == [("purge_idempotency_keys", wanted, {})]
+
+
+# --- jobs held until commit -----------------------------------------------------------------
+
+async def test_take_returns_deferred_jobs_in_order_once(session):
+    jobs.defer(session, "route_ticket", job_id="route:1", ticket_id=1)
+    jobs.defer(session, "deliver", webhook_id=2)
+    assert jobs.take(session) == [jobs.Job("route_ticket", "route:1", {"ticket_id": 1}),
+                                  jobs.Job("deliver", None, {"webhook_id": 2})]
+    assert jobs.take(session) == []
+
+
+async def test_discard_drops_deferred_jobs(session):
+    jobs.defer(session, "route_ticket", ticket_id=1)
+    jobs.discard(session)
+    assert jobs.take(session) == []
+
+
+async def test_send_puts_the_jobs_in_the_named_arq_queue(redis, queue):
+    first, second = job_id(), job_id()
+    pending = [jobs.Job("route_ticket", first, {"ticket_id": 7}),
+               jobs.Job("deliver", second, {"webhook_id": 3, "attempt": 1})]
+    assert await jobs.send(redis, pending, queue_name=queue) == 2
+    assert await queued(redis, queue) == sorted([("route_ticket", first, {"ticket_id": 7}),
+                                                 ("deliver", second,
+                                                  {"webhook_id": 3, "attempt": 1})])
+
+
+async def test_sending_the_same_job_id_twice_queues_it_once(redis, queue):
+    pending = [jobs.Job("route_ticket", job_id(), {"ticket_id": 7})]
+    await jobs.send(redis, pending, queue_name=queue)
+    await jobs.send(redis, pending, queue_name=queue)
+    assert len(await redis.queued_jobs(queue_name=queue)) == 1
+
+
+async def test_send_without_a_queue_sends_nothing_and_does_not_raise():
+    assert await jobs.send(None, [jobs.Job("route_ticket", None, {})], queue_name="q") == 0
+
+
+async def test_send_while_redis_is_down_logs_and_does_not_raise(caplog):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = redis_client(f"redis://127.0.0.1:{port}/0")
+    try:
+        sent = await jobs.send(down, [jobs.Job("route_ticket", job_id(), {})], queue_name="q")
+    finally:
+        await down.aclose()
+    assert sent == 0
+    assert "could not enqueue route_ticket" in caplog.text
+
+
+# --- through the route boundary (AppRoute) --------------------------------------------------
+
+@pytest.fixture
+def boundary_app(settings, sessionmaker, redis) -> tuple[FastAPI, list[list]]:
+    """A route that adds a row and defers a job, then succeeds or fails; records the queue
+    as the endpoint saw it."""
+    seen: list[list] = []
+    router = api_router(authenticated=False)
+
+    @router.post("/work")
+    async def work(session: Session, id: str, fail: bool = False) -> dict:
+        session.add(idempotency_key(id, timedelta(hours=1)))
+        await session.flush()
+        jobs.defer(session, "purge_idempotency_keys", job_id=id)
+        seen.append(await redis.queued_jobs(queue_name=settings.queue_name))
+        if fail:
+            raise Conflict("the work failed")
+        return {"ok": True}
+
+    application = FastAPI()
+    application.include_router(router)
+    application.state.settings = settings
+    application.state.sessionmaker = sessionmaker
+    application.state.redis = application.state.arq = redis
+    return application, seen
+
+
+async def call(application: FastAPI, **params) -> httpx.Response:
+    transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        return await c.post("/work", params=params)
+
+
+async def test_route_sends_deferred_jobs_only_after_its_commit(boundary_app, redis, queue,
+                                                              session):
+    application, seen = boundary_app
+    wanted = job_id()
+    response = await call(application, id=wanted)
+    assert response.status_code == 200, response.text
+    assert seen == [[]]
+    assert await queued(redis, queue) == [("purge_idempotency_keys", wanted, {})]
+    assert await session.scalar(select(IdempotencyKey.key).where(IdempotencyKey.key == wanted))
+
+
+async def test_route_that_fails_drops_its_deferred_jobs_with_its_rows(boundary_app, redis, queue,
+                                                                     session, problem):
+    application, seen = boundary_app
+    wanted = job_id()
+    problem(await call(application, id=wanted, fail="true"), 409)
+    assert seen == [[]]
+    assert await queued(redis, queue) == []
+    assert await session.scalar(
+        select(IdempotencyKey.key).where(IdempotencyKey.key == wanted)) is None
+
+
+# --- a real arq worker ------------------------------------------------------------------------
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def committed_url(services) -> AsyncIterator[str]:
+    url = await create_database(services.database_url)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        yield url
+    finally:
+        await drop_database(services.database_url, url)
+
+
+@pytest.mark.committing
+@pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")  # arq's own call
+async def test_real_worker_runs_an_enqueued_purge_against_its_database(committed_url, settings,
+                                                                      redis, queue):
+    engine = create_engine(committed_url, pool_size=1)
+    make_session = create_sessionmaker(engine)
+    try:
+        async with make_session() as s:
+            s.add_all([idempotency_key("expired", timedelta(minutes=-5)),
+                       idempotency_key("kept", timedelta(hours=2))])
+            await s.commit()
+
+        job = await redis.enqueue_job("purge_idempotency_keys", _queue_name=queue)
+        assert job is not None
+        worker = build_worker(settings.model_copy(update={"database_url": committed_url}),
+                              burst=True, handle_signals=False)
+        try:
+            completed = await worker.run_check()  # raises FailedJobs if a job failed
+        finally:
+            await worker.close()
+        assert completed >= 1
+        assert await job.result(poll_delay=0.05) == 1
+        await redis.delete(result_key_prefix + job.job_id)
+
+        async with make_session() as s:
+            assert (await s.scalars(select(IdempotencyKey.key))).all() == ["kept"]
+    finally:
+        await engine.dispose()

@@ -15,12 +15,20 @@ import typer
 from app.core.config import Environment, Settings, get_settings
 
 cli = typer.Typer(help="Switchboard: an API-first ticketing backend.", no_args_is_help=True,
-                  add_completion=False)
+                  add_completion=False, pretty_exceptions_show_locals=False)
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
     get_settings.cache_clear()
-    return get_settings()
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"configuration error: {error['msg'].removeprefix('Value error, ')}",
+                       err=True)
+        raise typer.Exit(2) from exc
 
 
 @cli.command()
@@ -76,6 +84,54 @@ def create_admin(email: str,
             await engine.dispose()
 
     typer.echo(asyncio.run(run()))
+
+
+@cli.command("import-customers")
+def import_customers(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="CSV: email,name,organization,phone + custom fields")],
+    desk: Annotated[int, typer.Option("--desk", help="The desk to import into.")],
+    on_existing: Annotated[str, typer.Option(help="error (default) or skip")] = "error",
+) -> None:
+    """Import customers from a CSV file, all or nothing, with a progress bar."""
+    from app.core.db import create_engine, create_sessionmaker
+    from app.core.errors import AppError
+    from app.core.scope import DeskScope, Principal, Scope
+    from app.customers.importer import import_csv
+
+    if on_existing not in {"error", "skip"}:
+        raise typer.BadParameter("error or skip", param_hint="--on-existing")
+    scope = DeskScope(Principal("system", 0, "switchboard import-customers"),
+                      frozenset({Scope.admin.value}), None)
+
+    async def run() -> None:
+        engine = create_engine(_settings().require_database_url(), pool_size=1)
+        try:
+            with typer.progressbar(length=file.stat().st_size, label="importing") as bar:
+                async def chunks():
+                    with file.open("rb") as handle:
+                        while chunk := handle.read(1 << 16):
+                            yield chunk
+
+                def progress(parsed_bytes: int) -> None:
+                    bar.update(parsed_bytes - bar.pos)
+
+                async with create_sessionmaker(engine)() as session:
+                    result = await import_csv(session, scope, desk, chunks(),
+                                              on_existing=on_existing, progress=progress)
+                    await session.commit()
+            typer.echo(f"{result.rows} rows: {result.created} customers created, "
+                       f"{result.skipped} skipped, {result.organizations_created} organizations "
+                       "created")
+        except AppError as exc:
+            typer.echo(f"nothing imported: {exc.detail}", err=True)
+            for error in (exc.errors or [])[:20]:
+                typer.echo(f"  {'.'.join(map(str, error['loc'][1:]))}: {error['msg']}", err=True)
+            raise typer.Exit(1) from exc
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
 
 
 @cli.command()

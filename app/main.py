@@ -17,8 +17,11 @@ from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware
 from app.core.principal import authenticate
 from app.core.resources import Resources
+from app.customers.router import router as customers_router
 from app.desks.router import router as desks_router
+from app.fields.router import router as fields_router
 from app.health.router import public_router as health_router
+from app.organizations.router import router as organizations_router
 from app.staff.router import router as staff_router
 
 log = logging.getLogger(__name__)
@@ -60,14 +63,16 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     v1 = APIRouter(prefix="/v1")
     v1.include_router(auth_public_router)
     authenticated = APIRouter(dependencies=[Depends(authenticate)])
-    for router in (auth_router, desks_router, staff_router):
+    for router in (auth_router, desks_router, fields_router, staff_router, organizations_router,
+                   customers_router):
         authenticated.include_router(router)
     v1.include_router(authenticated)
     app.include_router(v1)
     app.include_router(health_router)
 
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       overrides={"/v1/customers/import": settings.max_import_bytes})
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     _register_problem_schema(app)

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
 
     jwt_expires_seconds: int = Field(3600, ge=60)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(50 * 1024 * 1024, ge=1024, description="CSV import bodies.")
     rate_limit_per_minute: int = Field(600, ge=1)
     login_rate_limit_per_minute: int = Field(20, ge=1, description="Password grants per client IP.")
     idempotency_ttl_seconds: int = Field(24 * 3600, ge=60)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import Field
 
 INT4_MAX = 2**31 - 1
 
 Id = Annotated[int, Field(ge=1, le=INT4_MAX)]
 PathId = Annotated[int, Path(ge=1, le=INT4_MAX)]
+QueryId = Annotated[int, Query(ge=1, le=INT4_MAX)]

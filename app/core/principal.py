@@ -21,7 +21,16 @@ from app.core.db import Session, utcnow
 from app.core.errors import Unauthorized
 from app.core.scope import AGENT_SCOPES, DeskScope, Principal, Scope
 from app.core.security import TOKEN_PREFIX, decode_access_token, hash_token
-from app.models import ApiToken, Desk, DeskKind, DeskMember, TeamMember, User, UserRole
+from app.models import (
+    ApiToken,
+    Desk,
+    DeskKind,
+    DeskMember,
+    MemberRole,
+    TeamMember,
+    User,
+    UserRole,
+)
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -31,14 +40,18 @@ bearer = HTTPBearer(
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-async def member_desk_ids(session: AsyncSession, user_id: int) -> frozenset[int]:
-    direct = select(DeskMember.desk_id).where(DeskMember.user_id == user_id)
+async def member_desks(session: AsyncSession, user_id: int
+                       ) -> tuple[frozenset[int], frozenset[int]]:
+    """The desks a user belongs to (directly or through a team), and those it manages."""
+    direct = select(DeskMember.desk_id, DeskMember.role).where(DeskMember.user_id == user_id)
     via_team = (
-        select(DeskMember.desk_id)
+        select(DeskMember.desk_id, DeskMember.role)
         .join(TeamMember, TeamMember.team_id == DeskMember.team_id)
         .where(TeamMember.user_id == user_id)
     )
-    return frozenset((await session.scalars(union(direct, via_team))).all())
+    rows = (await session.execute(union(direct, via_team))).all()
+    return (frozenset(d for d, _ in rows),
+            frozenset(d for d, role in rows if role == MemberRole.manager))
 
 
 async def compute_scope(session: AsyncSession, *, user: User | None = None,
@@ -48,7 +61,8 @@ async def compute_scope(session: AsyncSession, *, user: User | None = None,
         principal = Principal("user", user.id, user.name)
         if user.role == UserRole.admin:
             return DeskScope(principal, frozenset({Scope.admin.value}), None)
-        return DeskScope(principal, AGENT_SCOPES, await member_desk_ids(session, user.id))
+        desk_ids, managed = await member_desks(session, user.id)
+        return DeskScope(principal, AGENT_SCOPES, desk_ids, managed)
     assert token is not None
     principal = Principal("api_token", token.id, token.name, sandbox=token.sandbox)
     desk_ids = None if token.desk_ids is None else frozenset(token.desk_ids)
@@ -125,3 +139,7 @@ def requires(name: Scope):
 DesksRead = Annotated[DeskScope, requires(Scope.desks_read)]
 DesksWrite = Annotated[DeskScope, requires(Scope.desks_write)]
 AdminScope = Annotated[DeskScope, requires(Scope.admin)]
+OrganizationsRead = Annotated[DeskScope, requires(Scope.organizations_read)]
+OrganizationsWrite = Annotated[DeskScope, requires(Scope.organizations_write)]
+CustomersRead = Annotated[DeskScope, requires(Scope.customers_read)]
+CustomersWrite = Annotated[DeskScope, requires(Scope.customers_write)]

@@ -13,12 +13,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.core import idempotency, jobs
-from app.core.errors import Conflict, PreconditionFailed, render_any
+from app.core.errors import Conflict, PreconditionFailed, Unprocessable, render_any
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,14 @@ def _translate(exc: Exception) -> Exception:
         # Services check what they can; a constraint that still fires is a race they lost.
         if getattr(exc.orig, "sqlstate", None) in {"23505", "23503", "23P01"}:
             return Conflict("The request conflicts with the current state of a resource.")
+    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in TEXT_SQLSTATES:
+        # Schemas refuse NUL per field; this is the net under any field they missed.
+        return Unprocessable("Text must not contain NUL characters.")
     return exc
+
+
+# character_not_in_repertoire, untranslatable_character: PostgreSQL refusing a NUL in text/jsonb
+TEXT_SQLSTATES = {"22021", "22P05"}
 
 
 async def _rollback(request: Request) -> None:

@@ -46,7 +46,7 @@ def grants(held: Iterable[str], wanted: str) -> bool:
 
 @dataclass(frozen=True)
 class Principal:
-    kind: Literal["user", "api_token"]
+    kind: Literal["user", "api_token", "system"]
     id: int
     name: str
     sandbox: bool = False
@@ -65,6 +65,10 @@ class DeskScope:
     principal: Principal
     scopes: frozenset[str]
     desk_ids: frozenset[int] | None  # None: every desk
+    # Desks whose configuration (settings, members, archive, fields) the caller may change.
+    # Staff agents manage only desks where they hold the `manager` role; tokens and admins
+    # manage every desk they see. None: every desk.
+    managed_desk_ids: frozenset[int] | None = None
 
     @property
     def all_desks(self) -> bool:
@@ -79,6 +83,12 @@ class DeskScope:
 
     def sees(self, desk_id: int) -> bool:
         return self.desk_ids is None or desk_id in self.desk_ids
+
+    def check_manages(self, desk_id: int) -> None:
+        """403 unless the caller may change the configuration of a desk it sees."""
+        self.check_desk(desk_id)
+        if self.managed_desk_ids is not None and desk_id not in self.managed_desk_ids:
+            raise Forbidden(f"Changing desk {desk_id} needs the manager role on it.")
 
     def check_desk(self, desk_id: int, what: str = "Desk") -> None:
         """Raise 404 for a desk the caller may not see, the same as for a missing one."""

@@ -7,6 +7,7 @@ from fastapi import Query, Response, status
 from app.core.concurrency import IfMatch, set_etag
 from app.core.db import Session
 from app.core.errors import problem_responses
+from app.core.ids import PathId
 from app.core.pagination import Page, Pagination
 from app.core.principal import DesksRead, DesksWrite
 from app.core.routing import api_router
@@ -45,7 +46,7 @@ async def list_desks(
 
 
 @router.get("/{desk_id}", response_model=DeskRead)
-async def get_desk(desk_id: int, session: Session, scope: DesksRead,
+async def get_desk(desk_id: PathId, session: Session, scope: DesksRead,
                    response: Response) -> DeskRead:
     desk = await service.get(session, scope, desk_id)
     set_etag(response, desk.version)
@@ -53,7 +54,7 @@ async def get_desk(desk_id: int, session: Session, scope: DesksRead,
 
 
 @router.patch("/{desk_id}", response_model=DeskRead, responses=problem_responses(409, 412))
-async def update_desk(desk_id: int, payload: DeskUpdate, session: Session, scope: DesksWrite,
+async def update_desk(desk_id: PathId, payload: DeskUpdate, session: Session, scope: DesksWrite,
                       response: Response, if_match: IfMatch = None) -> DeskRead:
     desk = await service.update(session, scope, desk_id, payload, if_match)
     set_etag(response, desk.version)
@@ -62,28 +63,28 @@ async def update_desk(desk_id: int, payload: DeskUpdate, session: Session, scope
 
 @router.delete("/{desk_id}", status_code=status.HTTP_204_NO_CONTENT,
                responses=problem_responses(409))
-async def delete_desk(desk_id: int, session: Session, scope: DesksWrite) -> None:
+async def delete_desk(desk_id: PathId, session: Session, scope: DesksWrite) -> None:
     await service.delete(session, scope, desk_id)
 
 
 @router.post("/{desk_id}/archive", response_model=DeskRead)
-async def archive_desk(desk_id: int, session: Session, scope: DesksWrite) -> DeskRead:
+async def archive_desk(desk_id: PathId, session: Session, scope: DesksWrite) -> DeskRead:
     return DeskRead.model_validate(await service.set_archived(session, scope, desk_id, True))
 
 
 @router.post("/{desk_id}/unarchive", response_model=DeskRead)
-async def unarchive_desk(desk_id: int, session: Session, scope: DesksWrite) -> DeskRead:
+async def unarchive_desk(desk_id: PathId, session: Session, scope: DesksWrite) -> DeskRead:
     return DeskRead.model_validate(await service.set_archived(session, scope, desk_id, False))
 
 
 @router.post("/{desk_id}/reset", response_model=DeskReset, responses=problem_responses(409))
-async def reset_desk(desk_id: int, session: Session, scope: DesksWrite) -> DeskReset:
+async def reset_desk(desk_id: PathId, session: Session, scope: DesksWrite) -> DeskReset:
     """Staging and sandbox desks only: delete their tickets, customers and organizations."""
     return DeskReset(desk_id=desk_id, deleted=await service.reset(session, scope, desk_id))
 
 
 @router.get("/{desk_id}/members", response_model=list[MemberRead])
-async def list_members(desk_id: int, session: Session, scope: DesksRead) -> list[MemberRead]:
+async def list_members(desk_id: PathId, session: Session, scope: DesksRead) -> list[MemberRead]:
     return [MemberRead.model_validate(m) for m in await service.list_members(session, scope,
                                                                              desk_id)]
 
@@ -101,7 +102,7 @@ def _membership(response: Response, result: tuple[Any, bool]) -> MemberRead:
 
 @router.put("/{desk_id}/members/{user_id}", response_model=MemberRead,
             responses=PUT_MEMBER_RESPONSES)
-async def put_member(desk_id: int, user_id: int, payload: MemberPut, session: Session,
+async def put_member(desk_id: PathId, user_id: PathId, payload: MemberPut, session: Session,
                      scope: DesksWrite, response: Response) -> MemberRead:
     """Grant a user a role on the desk (201), or change it (200)."""
     return _membership(response, await service.put_member(session, scope, desk_id, payload.role,
@@ -109,13 +110,13 @@ async def put_member(desk_id: int, user_id: int, payload: MemberPut, session: Se
 
 
 @router.delete("/{desk_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_member(desk_id: int, user_id: int, session: Session, scope: DesksWrite) -> None:
+async def remove_member(desk_id: PathId, user_id: PathId, session: Session, scope: DesksWrite) -> None:
     await service.remove_member(session, scope, desk_id, user_id=user_id)
 
 
 @router.put("/{desk_id}/teams/{team_id}", response_model=MemberRead,
             responses=PUT_MEMBER_RESPONSES)
-async def put_team(desk_id: int, team_id: int, payload: MemberPut, session: Session,
+async def put_team(desk_id: PathId, team_id: PathId, payload: MemberPut, session: Session,
                    scope: DesksWrite, response: Response) -> MemberRead:
     """Grant every member of a team a role on the desk (201), or change it (200)."""
     return _membership(response, await service.put_member(session, scope, desk_id, payload.role,
@@ -123,5 +124,5 @@ async def put_team(desk_id: int, team_id: int, payload: MemberPut, session: Sess
 
 
 @router.delete("/{desk_id}/teams/{team_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_team(desk_id: int, team_id: int, session: Session, scope: DesksWrite) -> None:
+async def remove_team(desk_id: PathId, team_id: PathId, session: Session, scope: DesksWrite) -> None:
     await service.remove_member(session, scope, desk_id, team_id=team_id)

@@ -1,20 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from app.core.enums import Priority
+from app.core.text import Text
 from app.models import DeskKind, MemberRole
-
-
-class Priority(StrEnum):
-    low = "low"
-    normal = "normal"
-    high = "high"
-    urgent = "urgent"
 
 
 class SlaPolicy(BaseModel):
@@ -46,7 +40,7 @@ class DeskSettings(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+            raise ValueError("not a known IANA time zone name") from exc
         return value
 
     @field_validator("inbound_addresses")
@@ -58,17 +52,17 @@ class DeskSettings(BaseModel):
 class DeskCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["Berlin office"])
+    name: Text = Field(min_length=1, max_length=200, examples=["Berlin office"])
     kind: DeskKind = Field(DeskKind.standard, description="Fixed at creation.")
-    description: str = Field("", max_length=2000)
+    description: Text = Field("", max_length=2000)
     settings: DeskSettings = Field(default_factory=DeskSettings)
 
 
 class DeskUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=2000)
+    name: Text | None = Field(None, min_length=1, max_length=200)
+    description: Text | None = Field(None, max_length=2000)
     settings: dict[str, Any] | None = Field(
         None, description="Merged into the current settings (JSON merge patch).",
         examples=[{"time_zone": "Europe/Berlin", "sla": None}],

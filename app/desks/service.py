@@ -16,16 +16,28 @@ from app.core.merge import merge_patch
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
 from app.desks.schemas import DeskCreate, DeskSettings, DeskUpdate
-from app.models import Desk, DeskKind, DeskMember, MemberRole, Team, User
+from app.models import (
+    Customer,
+    Desk,
+    DeskKind,
+    DeskMember,
+    MemberRole,
+    Organization,
+    Team,
+    User,
+)
 
 RESETTABLE_KINDS = {DeskKind.staging, DeskKind.sandbox}
 # Desk-owned content that a reset deletes (configuration such as members stays). Each domain
 # adds its tables here as it lands: tickets, customers, organizations.
-RESET_MODELS: tuple[Any, ...] = ()
+RESET_MODELS: tuple[Any, ...] = (Customer, Organization)
 
 
 async def get(session: AsyncSession, scope: DeskScope, desk_id: int, *,
-              for_update: bool = False) -> Desk:
+              for_update: bool = False, manage: bool = False) -> Desk:
+    """A desk the caller sees (404 otherwise); `manage`: one it may reconfigure (403)."""
+    if manage:
+        scope.check_manages(desk_id)
     stmt = scope.filter(select(Desk).where(Desk.id == desk_id), Desk.id)
     if for_update:
         stmt = stmt.with_for_update()
@@ -35,9 +47,10 @@ async def get(session: AsyncSession, scope: DeskScope, desk_id: int, *,
     return desk
 
 
-async def get_active(session: AsyncSession, scope: DeskScope, desk_id: int) -> Desk:
+async def get_active(session: AsyncSession, scope: DeskScope, desk_id: int, *,
+                     manage: bool = False) -> Desk:
     """A desk the caller sees and may add work to (409 once archived)."""
-    desk = await get(session, scope, desk_id)
+    desk = await get(session, scope, desk_id, manage=manage)
     if desk.archived_at is not None:
         raise Conflict(f"Desk {desk_id} is archived; unarchive it first.", desk_id=desk_id)
     return desk
@@ -82,7 +95,7 @@ def merged_settings(current: dict[str, Any], patch: dict[str, Any]) -> dict[str,
 
 async def update(session: AsyncSession, scope: DeskScope, desk_id: int, payload: DeskUpdate,
                  if_match: str | None) -> Desk:
-    desk = await get(session, scope, desk_id, for_update=True)
+    desk = await get(session, scope, desk_id, for_update=True, manage=True)
     check_if_match(if_match, desk.version)
     if desk.archived_at is not None:
         raise Conflict(f"Desk {desk_id} is archived; unarchive it first.", desk_id=desk_id)
@@ -99,7 +112,7 @@ async def update(session: AsyncSession, scope: DeskScope, desk_id: int, payload:
 
 async def set_archived(session: AsyncSession, scope: DeskScope, desk_id: int,
                        archived: bool) -> Desk:
-    desk = await get(session, scope, desk_id, for_update=True)
+    desk = await get(session, scope, desk_id, for_update=True, manage=True)
     if (desk.archived_at is not None) != archived:
         desk.archived_at = utcnow() if archived else None
         await session.flush()
@@ -108,7 +121,7 @@ async def set_archived(session: AsyncSession, scope: DeskScope, desk_id: int,
 
 
 async def delete(session: AsyncSession, scope: DeskScope, desk_id: int) -> None:
-    desk = await get(session, scope, desk_id, for_update=True)
+    desk = await get(session, scope, desk_id, for_update=True, manage=True)
     if desk.archived_at is None:
         raise Conflict(f"Desk {desk_id} is active; archive it before deleting it.")
     await session.delete(desk)
@@ -125,7 +138,7 @@ async def put_member(session: AsyncSession, scope: DeskScope, desk_id: int, role
                      *, user_id: int | None = None, team_id: int | None = None
                      ) -> tuple[DeskMember, bool]:
     """Grant or change a role; returns the membership and whether it is new."""
-    await get_active(session, scope, desk_id)
+    await get_active(session, scope, desk_id, manage=True)
     if user_id is not None and await session.get(User, user_id) is None:
         raise NotFound(f"User {user_id} does not exist.")
     if team_id is not None and await session.get(Team, team_id) is None:
@@ -149,7 +162,7 @@ async def put_member(session: AsyncSession, scope: DeskScope, desk_id: int, role
 
 async def remove_member(session: AsyncSession, scope: DeskScope, desk_id: int, *,
                         user_id: int | None = None, team_id: int | None = None) -> None:
-    await get(session, scope, desk_id)
+    await get(session, scope, desk_id, manage=True)
     column = DeskMember.user_id if user_id is not None else DeskMember.team_id
     member = await session.scalar(
         select(DeskMember).where(DeskMember.desk_id == desk_id,
@@ -164,7 +177,7 @@ async def remove_member(session: AsyncSession, scope: DeskScope, desk_id: int, *
 
 async def reset(session: AsyncSession, scope: DeskScope, desk_id: int) -> dict[str, int]:
     """Delete a staging or sandbox desk's content; returns the rows deleted per table."""
-    desk = await get(session, scope, desk_id, for_update=True)
+    desk = await get(session, scope, desk_id, for_update=True, manage=True)
     if desk.kind not in RESETTABLE_KINDS:
         raise Conflict(f"Desk {desk_id} is a {desk.kind} desk; only staging and sandbox desks "
                        "can be reset.")

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.core.ids import Id
+from app.core.text import Text
 from app.models import UserRole
 
 
@@ -12,7 +13,7 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr = Field(examples=["ana@acme.example"])
-    name: str = Field(min_length=1, max_length=200, examples=["Ana Lima"])
+    name: Text = Field(min_length=1, max_length=200, examples=["Ana Lima"])
     role: UserRole = UserRole.agent
     password: str | None = Field(
         None, min_length=10, max_length=256,
@@ -23,7 +24,7 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Text | None = Field(None, min_length=1, max_length=200)
     role: UserRole | None = None
     password: str | None = Field(None, min_length=10, max_length=256)
     is_active: bool | None = Field(None, description="Inactive users cannot sign in.")
@@ -44,8 +45,8 @@ class UserRead(BaseModel):
 class TeamCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["Tier 2"])
-    description: str = Field("", max_length=2000)
+    name: Text = Field(min_length=1, max_length=200, examples=["Tier 2"])
+    description: Text = Field("", max_length=2000)
     member_ids: list[Id] = Field(default_factory=list, description="User ids.")
 
 

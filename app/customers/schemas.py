@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+)
+
+from app.core.ids import Id
+from app.core.text import Text
+
+Email = Annotated[EmailStr, Field(max_length=320, examples=["ana@acme.example"]),
+                  AfterValidator(str.lower)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40,
+                                         pattern=r"^\+?[0-9 ()./-]{3,40}$"),
+                  Field(examples=["+49 30 1234567"])]
+
+_EMAIL = TypeAdapter(Email)
+
+
+def normalize_email(raw: str) -> str:
+    """The stored form of an address, the same however it arrives (API, import, intake):
+    lower-cased, Unicode domain (`ana@xn--bcher-kva.example` → `ana@bücher.example`).
+    Raises ValueError (a pydantic ValidationError) when it is not an email address."""
+    return _EMAIL.validate_python(raw.strip())
+
+
+class CustomerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    desk_id: Id
+    email: Email = Field(description="Unique per desk, case-insensitively (stored lower-case).")
+    name: Text = Field("", max_length=200, examples=["Ana Lima"])
+    phone: Phone | None = None
+    organization_id: Id | None = Field(
+        None, description="Omit to join the desk's organization owning the email domain.")
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class CustomerUpdate(BaseModel):
+    """Only the fields sent change; `organization_id: null` removes the organization."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email | None = None
+    name: Text | None = Field(None, max_length=200)
+    phone: Phone | None = None
+    organization_id: Id | None = None
+    custom_fields: dict[str, Any] | None = Field(
+        None, description="Merged into the current values; null clears a field.")
+
+
+class CustomerRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    desk_id: int
+    email: str
+    name: str
+    phone: str | None
+    organization_id: int | None
+    custom_fields: dict[str, Any]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerTransfer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    desk_id: Id = Field(description="The desk to move the customer to.")
+    move_open_tickets: bool = Field(
+        True, description="Move the customer's unsolved tickets along (false: they stay).")
+
+
+
+
+class ImportResult(BaseModel):
+    desk_id: int
+    rows: int = Field(description="Data rows read (the header excluded).")
+    created: int
+    skipped: int = Field(description="Rows whose email the desk already held (on_existing=skip).")
+    organizations_created: int

@@ -1,0 +1,237 @@
+"""Customers: the people who ask. Found or created by email, joined to organizations by domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.concurrency import check_if_match
+from app.core.domains import email_domain, is_public_mail_domain
+from app.core.errors import Conflict, NotFound, invalid
+from app.core.fields import merged
+from app.core.pagination import PageParams, SortKey, paginate
+from app.core.scope import DeskScope
+from app.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate, normalize_email
+from app.desks import service as desks
+from app.desks.schemas import DeskSettings
+from app.events import service as events
+from app.fields import service as fields
+from app.models import Customer, Desk, FieldEntity, Organization, OrganizationDomain
+from app.organizations import service as organizations
+
+
+def read(customer: Customer) -> CustomerRead:
+    return CustomerRead.model_validate(customer)
+
+
+async def resolve_organization(session: AsyncSession, desk: Desk, domain: str,
+                               scope: DeskScope | None) -> int | None:
+    """The desk's organization for an email domain: the one owning it, else (when the desk
+    auto-creates organizations and the domain is not free-mail or disposable) a new one."""
+    holder = await session.scalar(select(OrganizationDomain.organization_id).where(
+        OrganizationDomain.desk_id == desk.id, OrganizationDomain.domain == domain))
+    if holder is not None:
+        return holder
+    settings = DeskSettings.model_validate(desk.settings)
+    if not settings.auto_create_organizations or is_public_mail_domain(domain):
+        return None
+    return await organizations.create_for_domain(session, desk.id, domain, scope)
+
+
+async def _organization_in_desk(session: AsyncSession, desk_id: int, org_id: int) -> int:
+    found = await session.scalar(select(Organization.id).where(
+        Organization.id == org_id, Organization.desk_id == desk_id))
+    if found is None:
+        raise invalid(["body", "organization_id"], f"organization {org_id} is not in desk {desk_id}")
+    return found
+
+
+async def find_or_create(session: AsyncSession, scope: DeskScope | None, desk: Desk, email: str,
+                         *, name: str = "", phone: str | None = None,
+                         loc: Sequence[str | int] = ("body", "email")) -> tuple[Customer, bool]:
+    """The desk's customer with this email, created if new (joining an organization by domain).
+
+    The email is normalised as the API stores it, so every spelling finds the same customer;
+    one that is not an address is a 422 at `loc`. Safe under concurrency: the unique
+    (desk_id, email) key and ON CONFLICT make simultaneous calls agree on one row. Tickets,
+    forms and email intake call this.
+    """
+    try:
+        email = normalize_email(email)
+    except ValidationError as exc:
+        raise invalid(loc, "must be an email address", "value_error") from exc
+    existing = await session.scalar(select(Customer).where(Customer.desk_id == desk.id,
+                                                           Customer.email == email))
+    if existing is not None:
+        return existing, False
+    domain = email_domain(email)
+    org_id = await resolve_organization(session, desk, domain, scope)
+    new_id = await _insert(session, desk_id=desk.id, email=email, email_domain=domain, name=name,
+                           phone=phone, organization_id=org_id, custom_fields={})
+    if new_id is None:  # a concurrent request created it first
+        customer = await session.scalar(select(Customer).where(Customer.desk_id == desk.id,
+                                                               Customer.email == email))
+        assert customer is not None
+        return customer, False
+    customer = await session.get_one(Customer, new_id)
+    events.record(session, type="customer.created", desk_id=desk.id, subject_type="customer",
+                  subject_id=customer.id, data=read(customer), scope=scope)
+    return customer, True
+
+
+async def _insert(session: AsyncSession, **values: object) -> int | None:
+    """Insert a customer row; None when the desk already holds the email (maybe committed by a
+    concurrent request a moment ago: the unique key, not an earlier check, decides)."""
+    return await session.scalar(
+        insert(Customer).values(**values)
+        .on_conflict_do_nothing(index_elements=["desk_id", "email"])
+        .returning(Customer.id)
+    )
+
+
+async def _check_email_free(session: AsyncSession, desk_id: int, email: str) -> None:
+    """409 naming the desk's customer holding `email` (`existing_id`), if any."""
+    existing = await session.scalar(select(Customer.id).where(
+        Customer.desk_id == desk_id, Customer.email == email))
+    if existing is not None:
+        raise Conflict(f"Desk {desk_id} already has a customer with email {email}.",
+                       existing_id=existing)
+
+
+async def create(session: AsyncSession, scope: DeskScope, payload: CustomerCreate) -> Customer:
+    desk = await desks.get_active(session, scope, payload.desk_id)
+    await _check_email_free(session, desk.id, payload.email)
+    custom = await fields.clean(session, desk.id, FieldEntity.customer, payload.custom_fields,
+                                ["body", "custom_fields"])
+    domain = email_domain(payload.email)
+    if payload.organization_id is not None:
+        org_id: int | None = await _organization_in_desk(session, desk.id, payload.organization_id)
+    else:
+        org_id = await resolve_organization(session, desk, domain, scope)
+    new_id = await _insert(session, desk_id=desk.id, email=payload.email, email_domain=domain,
+                           name=payload.name, phone=payload.phone, organization_id=org_id,
+                           custom_fields={k: v for k, v in custom.items() if v is not None})
+    if new_id is None:  # created by a concurrent request since the check above
+        await _check_email_free(session, desk.id, payload.email)
+        raise Conflict(f"Desk {desk.id} already has a customer with email {payload.email}.")
+    customer = await session.get_one(Customer, new_id)
+    events.record(session, type="customer.created", desk_id=desk.id, subject_type="customer",
+                  subject_id=customer.id, data=read(customer), scope=scope)
+    return customer
+
+
+async def get(session: AsyncSession, scope: DeskScope, customer_id: int, *,
+              for_update: bool = False) -> Customer:
+    stmt = scope.filter(select(Customer).where(Customer.id == customer_id), Customer)
+    if for_update:
+        stmt = stmt.with_for_update()
+    customer = await session.scalar(stmt.execution_options(populate_existing=True))
+    if customer is None:
+        raise NotFound(f"Customer {customer_id} does not exist.")
+    return customer
+
+
+async def list_(session: AsyncSession, scope: DeskScope, params: PageParams, *,
+                desk_id: int | None = None, email: str | None = None,
+                organization_id: int | None = None, q: str | None = None
+                ) -> tuple[list[Customer], str | None]:
+    stmt = scope.filter(select(Customer), Customer)
+    if desk_id is not None:
+        scope.check_desk(desk_id)
+        stmt = stmt.where(Customer.desk_id == desk_id)
+    if email:
+        try:
+            email = normalize_email(email)
+        except ValidationError:
+            email = email.strip().lower()  # matches nothing stored, as it should
+        stmt = stmt.where(Customer.email == email)
+    if organization_id is not None:
+        stmt = stmt.where(Customer.organization_id == organization_id)
+    if q:
+        pattern = q.strip().lower()
+        stmt = stmt.where(func.lower(Customer.name).contains(pattern, autoescape=True)
+                          | Customer.email.contains(pattern, autoescape=True))
+    return await paginate(session, stmt, params, [SortKey(Customer.id)])
+
+
+async def update(session: AsyncSession, scope: DeskScope, customer_id: int,
+                 payload: CustomerUpdate, if_match: str | None) -> Customer:
+    customer = await get(session, scope, customer_id, for_update=True)
+    check_if_match(if_match, customer.version)
+    before = read(customer).model_dump(mode="json")
+    sent = payload.model_fields_set
+    if payload.email is not None and payload.email != customer.email:
+        await _check_email_free(session, customer.desk_id, payload.email)
+        customer.email = payload.email
+        customer.email_domain = email_domain(payload.email)
+    if payload.name is not None:
+        customer.name = payload.name
+    if "phone" in sent:
+        customer.phone = payload.phone
+    if "organization_id" in sent:
+        customer.organization_id = None if payload.organization_id is None else (
+            await _organization_in_desk(session, customer.desk_id, payload.organization_id))
+    if payload.custom_fields is not None:
+        changes = await fields.clean(session, customer.desk_id, FieldEntity.customer,
+                                     payload.custom_fields, ["body", "custom_fields"],
+                                     partial=True)
+        customer.custom_fields = merged(customer.custom_fields, changes)
+    await session.flush()
+    await session.refresh(customer)
+    after = read(customer).model_dump(mode="json")
+    changes_made = events.diff(before, after)
+    if changes_made:
+        events.record(session, type="customer.updated", desk_id=customer.desk_id,
+                      subject_type="customer", subject_id=customer.id, data=after, scope=scope,
+                      changes=changes_made)
+    return customer
+
+
+async def check_no_email_clash(session: AsyncSession, desk_id: int,
+                               emails: Sequence[str]) -> None:
+    if not emails:
+        return
+    clashes = sorted((await session.scalars(select(Customer.email).where(
+        Customer.desk_id == desk_id, Customer.email.in_(emails)))).all())
+    if clashes:
+        shown = ", ".join(clashes[:10]) + (" …" if len(clashes) > 10 else "")
+        raise Conflict(f"Desk {desk_id} already has customers with these emails: {shown}",
+                       emails=clashes[:100])
+
+
+async def move(session: AsyncSession, scope: DeskScope, customer: Customer, target: Desk, *,
+               keep_organization: int | None = None, move_open_tickets: bool) -> Customer:
+    """Move one customer (the caller has checked for clashes). Its organization is the one
+    moving with it, else re-resolved in the target desk by email domain."""
+    source_desk_id = customer.desk_id
+    customer.desk_id = target.id
+    await session.flush()
+    customer.organization_id = keep_organization if keep_organization is not None else (
+        await resolve_organization(session, target, customer.email_domain, scope))
+    await session.flush()
+    await session.refresh(customer)
+    for hook in TRANSFER_HOOKS:
+        await hook(session, scope, customer, source_desk_id, move_open_tickets)
+    events.record(session, type="customer.transferred", desk_id=target.id,
+                  subject_type="customer", subject_id=customer.id, data=read(customer),
+                  scope=scope, changes={"desk_id": [source_desk_id, target.id]})
+    return customer
+
+
+# Called as hook(session, scope, customer, source_desk_id, move_open_tickets) after a customer
+# moves; the tickets domain registers the one that moves open tickets.
+TRANSFER_HOOKS: list = []
+
+
+async def transfer(session: AsyncSession, scope: DeskScope, customer_id: int,
+                   target_desk_id: int, move_open_tickets: bool) -> Customer:
+    customer = await get(session, scope, customer_id, for_update=True)
+    target = await desks.get_active(session, scope, target_desk_id)
+    if target.id == customer.desk_id:
+        raise invalid(["body", "desk_id"], "the customer is already in this desk")
+    await _check_email_free(session, target.id, customer.email)
+    return await move(session, scope, customer, target, move_open_tickets=move_open_tickets)

@@ -1,0 +1,40 @@
+"""Events: written in the transaction of the change they describe (the outbox of DESIGN.md).
+
+Each row is the history of its subject, an audit line, an entry of the `/v1/events` feed and
+a webhook delivery waiting to happen. `data` is the resource as the API returns it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.scope import DeskScope
+from app.models import Event
+
+SYSTEM_ACTOR = {"kind": "system", "id": None, "name": "Switchboard"}
+
+
+def actor_of(scope: DeskScope | None) -> dict[str, Any]:
+    if scope is None:
+        return dict(SYSTEM_ACTOR)
+    p = scope.principal
+    return {"kind": p.kind, "id": p.id, "name": p.name}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """Pure: `{field: [old, new]}` for every field whose value changed."""
+    return {k: [before.get(k), after.get(k)] for k in after
+            if k not in {"version", "updated_at"} and before.get(k) != after.get(k)}
+
+
+def record(session: AsyncSession, *, type: str, desk_id: int | None, subject_type: str,
+           subject_id: int, data: BaseModel | dict[str, Any], scope: DeskScope | None,
+           changes: dict[str, Any] | None = None) -> Event:
+    payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    event = Event(type=type, desk_id=desk_id, subject_type=subject_type, subject_id=subject_id,
+                  actor=actor_of(scope), data=payload, changes=changes or None)
+    session.add(event)
+    return event

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -9,6 +10,25 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from app.core.enums import Priority
 from app.core.text import Text
 from app.models import DeskKind, MemberRole
+
+
+class SearchLanguage(StrEnum):
+    """PostgreSQL text search configurations."""
+
+    simple = "simple"
+    english = "english"
+    german = "german"
+    french = "french"
+    spanish = "spanish"
+    italian = "italian"
+    portuguese = "portuguese"
+    dutch = "dutch"
+    swedish = "swedish"
+    danish = "danish"
+    norwegian = "norwegian"
+    finnish = "finnish"
+    russian = "russian"
+    turkish = "turkish"
 
 
 class SlaPolicy(BaseModel):
@@ -32,6 +52,8 @@ class DeskSettings(BaseModel):
     )
     time_zone: str = Field("UTC", description="IANA time zone name.", examples=["Europe/Berlin"])
     default_priority: Priority = Priority.normal
+    language: SearchLanguage = Field(
+        SearchLanguage.english, description="How ticket text is stemmed for full-text search.")
     sla: SlaPolicy | None = None
 
     @field_validator("time_zone")

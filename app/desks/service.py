@@ -24,13 +24,14 @@ from app.models import (
     MemberRole,
     Organization,
     Team,
+    Ticket,
     User,
 )
 
 RESETTABLE_KINDS = {DeskKind.staging, DeskKind.sandbox}
 # Desk-owned content that a reset deletes (configuration such as members stays). Each domain
 # adds its tables here as it lands: tickets, customers, organizations.
-RESET_MODELS: tuple[Any, ...] = (Customer, Organization)
+RESET_MODELS: tuple[Any, ...] = (Ticket, Customer, Organization)
 
 
 async def get(session: AsyncSession, scope: DeskScope, desk_id: int, *,

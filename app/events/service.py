@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import BigInteger, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
 from app.models import Event
 
@@ -38,3 +40,26 @@ def record(session: AsyncSession, *, type: str, desk_id: int | None, subject_typ
                   actor=actor_of(scope), data=payload, changes=changes or None)
     session.add(event)
     return event
+
+
+def _settled() -> Any:
+    """Events of transactions older than every one still running."""
+    xmin = func.pg_snapshot_xmin(func.pg_current_snapshot())
+    return Event.txid < cast(cast(xmin, String), BigInteger)
+
+
+async def feed(session: AsyncSession, scope: DeskScope, *, after: int, limit: int,
+               types: list[str] | None = None, desk_id: int | None = None) -> list[Event]:
+    stmt = scope.filter(select(Event), Event).where(Event.id > after, _settled())
+    if desk_id is not None:
+        scope.check_desk(desk_id)
+        stmt = stmt.where(Event.desk_id == desk_id)
+    if types:
+        stmt = stmt.where(Event.type.in_(types))
+    return list((await session.scalars(stmt.order_by(Event.id).limit(limit))).all())
+
+
+async def history(session: AsyncSession, subject_type: str, subject_id: int,
+                  params: PageParams) -> tuple[list[Event], str | None]:
+    stmt = select(Event).where(Event.subject_type == subject_type, Event.subject_id == subject_id)
+    return await paginate(session, stmt, params, [SortKey(Event.id)])

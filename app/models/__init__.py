@@ -6,11 +6,16 @@ from app.models.events import Event
 from app.models.fields import FieldDefinition, FieldEntity
 from app.models.organizations import Organization, OrganizationDomain
 from app.models.staff import ApiToken, IdempotencyKey, Team, TeamMember, User, UserRole
+from app.models.tickets import PRIORITY_NAME, PRIORITY_RANK, Comment, DeskCounter, Ticket, View
 
 __all__ = [
+    "PRIORITY_NAME",
+    "PRIORITY_RANK",
     "ApiToken",
+    "Comment",
     "Customer",
     "Desk",
+    "DeskCounter",
     "DeskKind",
     "DeskMember",
     "Event",
@@ -22,6 +27,8 @@ __all__ = [
     "OrganizationDomain",
     "Team",
     "TeamMember",
+    "Ticket",
     "User",
     "UserRole",
+    "View",
 ]

@@ -30,3 +30,7 @@ class Event(Base):
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     dispatched_at: Mapped[datetime | None]
+    # The writing transaction's id: the feed shows an event only once every transaction that
+    # could still commit a smaller event id has ended, so `after=` never skips one.
+    txid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint"))

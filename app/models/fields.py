@@ -14,6 +14,7 @@ from app.core.db import Base
 class FieldEntity(StrEnum):
     organization = "organization"
     customer = "customer"
+    ticket = "ticket"
 
 
 class FieldDefinition(Base):

@@ -91,6 +91,7 @@ async def test_new_desk_gets_the_default_settings(client, admin_headers):
         "inbound_addresses": [],
         "time_zone": "UTC",
         "default_priority": "normal",
+        "language": "english",
         "sla": None,
     }
 
@@ -101,6 +102,7 @@ async def test_desk_settings_are_stored_and_inbound_addresses_normalised(client,
         "inbound_addresses": ["Support@Acme.example", "help@acme.example", "support@acme.example"],
         "time_zone": "Europe/Berlin",
         "default_priority": "high",
+        "language": "english",
         "sla": {"first_response_minutes": 60},
     })
     got = (await client.get(f"/v1/desks/{desk['id']}", headers=admin_headers)).json()
@@ -109,6 +111,7 @@ async def test_desk_settings_are_stored_and_inbound_addresses_normalised(client,
         "inbound_addresses": ["help@acme.example", "support@acme.example"],
         "time_zone": "Europe/Berlin",
         "default_priority": "high",
+        "language": "english",
         "sla": {"first_response_minutes": 60, "resolution_minutes": None},
     }
 
@@ -190,6 +193,7 @@ async def test_patch_merges_settings_keys_and_keeps_the_others(client, admin_hea
         "inbound_addresses": ["help@acme.example"],
         "time_zone": "America/Sao_Paulo",
         "default_priority": "high",
+        "language": "english",
         "sla": {"first_response_minutes": 30, "resolution_minutes": 600},
     }
 

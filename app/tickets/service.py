@@ -1,0 +1,348 @@
+"""Tickets: create, read, change, transfer; comments. Lists and search live in `query.py`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy import update as sa_update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.concurrency import check_if_match
+from app.core.db import utcnow
+from app.core.enums import TicketStatus
+from app.core.errors import Conflict, NotFound, invalid
+from app.core.fields import merged
+from app.core.pagination import PageParams, SortKey, paginate
+from app.core.scope import DeskScope
+from app.customers import service as customers
+from app.desks import service as desks
+from app.desks.schemas import DeskSettings
+from app.events import service as events
+from app.fields import service as fields
+from app.models import (
+    PRIORITY_RANK,
+    Comment,
+    Customer,
+    Desk,
+    DeskCounter,
+    DeskMember,
+    FieldEntity,
+    TeamMember,
+    Ticket,
+    User,
+    UserRole,
+)
+from app.tickets.schemas import Author, CommentCreate, CommentRead, TicketCreate, TicketRead, TicketUpdate
+
+OPEN_STATUSES = ("new", "open", "pending", "on_hold")
+
+
+def read(ticket: Ticket) -> TicketRead:
+    return TicketRead.model_validate(ticket)
+
+
+def language(desk: Desk) -> str:
+    return DeskSettings.model_validate(desk.settings).language.value
+
+
+WEIGHT = {w: literal_column(f"'{w}'::\"char\"") for w in "ABC"}
+
+
+def search_vector(config: str, subject: Any, description: Any, comments: Any = "") -> Any:
+    """Subject weighs most, then the description, then the comments."""
+    cfg = literal_column(f"'{config}'::regconfig")
+    return (func.setweight(func.to_tsvector(cfg, subject), WEIGHT["A"])
+            .op("||")(func.setweight(func.to_tsvector(cfg, description), WEIGHT["B"]))
+            .op("||")(func.setweight(func.to_tsvector(cfg, comments), WEIGHT["C"])))
+
+
+async def next_number(session: AsyncSession, desk_id: int) -> int:
+    """The desk's next ticket number, in one round trip (the row lock lasts to the commit)."""
+    stmt = insert(DeskCounter).values(desk_id=desk_id, last_number=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["desk_id"], set_={"last_number": DeskCounter.last_number + 1}
+    ).returning(DeskCounter.last_number)
+    return int(await session.scalar(stmt))  # type: ignore[arg-type]
+
+
+async def check_assignee(session: AsyncSession, desk_id: int, user_id: int,
+                         loc: list[str | int]) -> None:
+    """422 unless the user is an active admin or a member of the desk (directly or by team)."""
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise invalid(loc, f"user {user_id} is not an active agent")
+    if user.role == UserRole.admin:
+        return
+    member = await session.scalar(select(DeskMember.id).where(
+        DeskMember.desk_id == desk_id,
+        (DeskMember.user_id == user_id) | DeskMember.team_id.in_(
+            select(TeamMember.team_id).where(TeamMember.user_id == user_id)),
+    ).limit(1))
+    if member is None:
+        raise invalid(loc, f"user {user_id} is not an agent of desk {desk_id}")
+
+
+async def check_team(session: AsyncSession, desk_id: int, team_id: int,
+                     loc: list[str | int]) -> None:
+    member = await session.scalar(select(DeskMember.id).where(
+        DeskMember.desk_id == desk_id, DeskMember.team_id == team_id))
+    if member is None:
+        raise invalid(loc, f"team {team_id} has no access to desk {desk_id}")
+
+
+async def _requester(session: AsyncSession, scope: DeskScope, desk: Desk,
+                     payload: TicketCreate) -> Customer:
+    if payload.requester_id is not None:
+        customer = await session.scalar(select(Customer).where(
+            Customer.id == payload.requester_id, Customer.desk_id == desk.id))
+        if customer is None:
+            raise invalid(["body", "requester_id"],
+                          f"customer {payload.requester_id} is not in desk {desk.id}")
+        return customer
+    assert payload.requester is not None
+    customer, _ = await customers.find_or_create(
+        session, scope, desk, payload.requester.email, name=payload.requester.name,
+        loc=("body", "requester", "email"))
+    return customer
+
+
+async def create(session: AsyncSession, scope: DeskScope | None, payload: TicketCreate, *,
+                 desk: Desk | None = None) -> Ticket:
+    """Create a ticket from any source; `scope` None is the system (forms, email)."""
+    if desk is None:
+        assert scope is not None
+        desk = await desks.get_active(session, scope, payload.desk_id)
+    requester = await _requester(session, scope, desk, payload)  # type: ignore[arg-type]
+    custom = await fields.clean(session, desk.id, FieldEntity.ticket, payload.custom_fields,
+                                ["body", "custom_fields"])
+    if payload.assignee_id is not None:
+        await check_assignee(session, desk.id, payload.assignee_id, ["body", "assignee_id"])
+    if payload.team_id is not None:
+        await check_team(session, desk.id, payload.team_id, ["body", "team_id"])
+    settings = DeskSettings.model_validate(desk.settings)
+    priority = payload.priority or settings.default_priority
+    ticket = Ticket(
+        desk_id=desk.id, number=await next_number(session, desk.id), subject=payload.subject,
+        description=payload.description, status=payload.status, priority=PRIORITY_RANK[priority],
+        type=payload.type, requester_id=requester.id, organization_id=requester.organization_id,
+        assignee_id=payload.assignee_id, team_id=payload.team_id, tags=payload.tags,
+        custom_fields={k: v for k, v in custom.items() if v is not None}, due_at=payload.due_at,
+        source=payload.source, routing_state="pending",
+        solved_at=utcnow() if payload.status is TicketStatus.solved else None,
+        search=search_vector(settings.language.value, payload.subject, payload.description),
+    )
+    session.add(ticket)
+    await session.flush()
+    await session.refresh(ticket)
+    events.record(session, type="ticket.created", desk_id=desk.id, subject_type="ticket",
+                  subject_id=ticket.id, data=read(ticket), scope=scope)
+    return ticket
+
+
+async def get(session: AsyncSession, scope: DeskScope, ticket_id: int, *,
+              for_update: bool = False) -> Ticket:
+    stmt = scope.filter(select(Ticket).where(Ticket.id == ticket_id), Ticket)
+    if for_update:
+        stmt = stmt.with_for_update()
+    ticket = await session.scalar(stmt.execution_options(populate_existing=True))
+    if ticket is None:
+        raise NotFound(f"Ticket {ticket_id} does not exist.")
+    return ticket
+
+
+def _comments_text(ticket_id: Any) -> ColumnElement[Any]:
+    return func.coalesce(select(func.string_agg(Comment.body, " "))
+                         .where(Comment.ticket_id == ticket_id).scalar_subquery(), "")
+
+
+async def update(session: AsyncSession, scope: DeskScope, ticket_id: int, payload: TicketUpdate,
+                 if_match: str | None) -> Ticket:
+    ticket = await get(session, scope, ticket_id, for_update=True)
+    check_if_match(if_match, ticket.version)
+    if ticket.status == TicketStatus.closed:
+        raise Conflict(f"Ticket {ticket_id} is closed; closed tickets cannot change.")
+    before = read(ticket).model_dump(mode="json")
+    sent = payload.model_fields_set
+    if payload.subject is not None:
+        ticket.subject = payload.subject
+    if payload.description is not None:
+        ticket.description = payload.description
+    if payload.priority is not None:
+        ticket.priority = PRIORITY_RANK[payload.priority]
+    if "type" in sent:
+        ticket.type = payload.type
+    if payload.tags is not None:
+        ticket.tags = payload.tags
+    if "due_at" in sent:
+        ticket.due_at = payload.due_at
+    if "assignee_id" in sent:
+        if payload.assignee_id is not None:
+            await check_assignee(session, ticket.desk_id, payload.assignee_id,
+                                 ["body", "assignee_id"])
+        ticket.assignee_id = payload.assignee_id
+    if "team_id" in sent:
+        if payload.team_id is not None:
+            await check_team(session, ticket.desk_id, payload.team_id, ["body", "team_id"])
+        ticket.team_id = payload.team_id
+    if payload.custom_fields is not None:
+        changes = await fields.clean(session, ticket.desk_id, FieldEntity.ticket,
+                                     payload.custom_fields, ["body", "custom_fields"],
+                                     partial=True)
+        ticket.custom_fields = merged(ticket.custom_fields, changes)
+    if payload.status is not None and payload.status != ticket.status:
+        ticket.status = payload.status
+        ticket.solved_at = utcnow() if payload.status == TicketStatus.solved else (
+            ticket.solved_at if payload.status == TicketStatus.closed else None)
+    if payload.subject is not None or payload.description is not None:
+        desk = await session.get_one(Desk, ticket.desk_id)
+        ticket.search = search_vector(language(desk), ticket.subject, ticket.description,
+                                      _comments_text(ticket.id))
+    ticket.updated_at = func.now()
+    await session.flush()
+    await session.refresh(ticket)
+    after = read(ticket).model_dump(mode="json")
+    changes = events.diff(before, after)
+    changes.pop("updated_at", None)
+    record = _recorder(session, scope, ticket, after)
+    record("ticket.updated", changes)
+    if "status" in changes:
+        record("ticket.status_changed", {"status": changes["status"]})
+    if "assignee_id" in changes:
+        record("ticket.assigned", {"assignee_id": changes["assignee_id"]})
+    return ticket
+
+
+def _recorder(session: AsyncSession, scope: DeskScope | None, ticket: Ticket,
+              data: dict[str, Any]):
+    def record(type_: str, changes: dict[str, Any] | None) -> None:
+        events.record(session, type=type_, desk_id=ticket.desk_id, subject_type="ticket",
+                      subject_id=ticket.id, data=data, scope=scope, changes=changes or None)
+    return record
+
+
+async def _assignee_in(session: AsyncSession, desk_id: int, user_id: int | None) -> int | None:
+    if user_id is None:
+        return None
+    try:
+        await check_assignee(session, desk_id, user_id, ["body", "assignee_id"])
+    except Exception:
+        return None
+    return user_id
+
+
+async def _team_in(session: AsyncSession, desk_id: int, team_id: int | None) -> int | None:
+    if team_id is None:
+        return None
+    has = await session.scalar(select(DeskMember.id).where(
+        DeskMember.desk_id == desk_id, DeskMember.team_id == team_id))
+    return team_id if has is not None else None
+
+
+async def move(session: AsyncSession, scope: DeskScope | None, ticket: Ticket, target: Desk,
+               requester: Customer) -> Ticket:
+    """Move a ticket into `target` (checked by the caller): new number there, the requester
+    given, the assignee and team kept only where they have access."""
+    source = ticket.desk_id
+    before = read(ticket).model_dump(mode="json")
+    ticket.desk_id = target.id
+    ticket.number = await next_number(session, target.id)
+    ticket.requester_id = requester.id
+    ticket.organization_id = requester.organization_id
+    ticket.assignee_id = await _assignee_in(session, target.id, ticket.assignee_id)
+    ticket.team_id = await _team_in(session, target.id, ticket.team_id)
+    ticket.updated_at = func.now()
+    await session.flush()
+    await session.execute(sa_update(Comment).where(Comment.ticket_id == ticket.id)
+                          .values(desk_id=target.id))
+    await session.refresh(ticket)
+    after = read(ticket).model_dump(mode="json")
+    changes = events.diff(before, after)
+    changes.pop("updated_at", None)
+    changes["desk_id"] = [source, target.id]
+    _recorder(session, scope, ticket, after)("ticket.transferred", changes)
+    return ticket
+
+
+async def transfer(session: AsyncSession, scope: DeskScope, ticket_id: int,
+                   target_desk_id: int) -> Ticket:
+    ticket = await get(session, scope, ticket_id, for_update=True)
+    target = await desks.get_active(session, scope, target_desk_id)
+    if target.id == ticket.desk_id:
+        raise invalid(["body", "desk_id"], "the ticket is already in this desk")
+    if ticket.status == TicketStatus.closed:
+        raise Conflict(f"Ticket {ticket_id} is closed; closed tickets cannot move.")
+    current = await session.get_one(Customer, ticket.requester_id)
+    requester, _ = await customers.find_or_create(session, scope, target, current.email,
+                                                  name=current.name, phone=current.phone)
+    return await move(session, scope, ticket, target, requester)
+
+
+async def move_open_tickets(session: AsyncSession, scope: DeskScope | None, customer: Customer,
+                            source_desk_id: int, move_open: bool) -> None:
+    """Customer transfer hook: its unsolved tickets follow it into its new desk."""
+    if not move_open:
+        return
+    target = await session.get_one(Desk, customer.desk_id)
+    tickets = (await session.scalars(
+        select(Ticket).where(Ticket.requester_id == customer.id, Ticket.desk_id == source_desk_id,
+                             Ticket.status.in_(OPEN_STATUSES))
+        .order_by(Ticket.id).with_for_update().execution_options(populate_existing=True))).all()
+    for ticket in tickets:
+        await move(session, scope, ticket, target, customer)
+
+
+customers.TRANSFER_HOOKS.append(move_open_tickets)
+
+
+# --- comments -------------------------------------------------------------------------------
+
+def read_comment(comment: Comment) -> CommentRead:
+    return CommentRead(id=comment.id, ticket_id=comment.ticket_id, desk_id=comment.desk_id,
+                       author=Author(kind=comment.author_kind, id=comment.author_id),  # type: ignore[arg-type]
+                       body=comment.body, public=comment.public, created_at=comment.created_at)
+
+
+async def add_comment(session: AsyncSession, scope: DeskScope | None, ticket: Ticket,
+                      payload: CommentCreate, *, author_kind: str | None = None,
+                      author_id: int | None = None) -> Comment:
+    """A reply or note by the caller (or, for intake, by `author_kind`/`author_id`)."""
+    if ticket.status == TicketStatus.closed:
+        raise Conflict(f"Ticket {ticket.id} is closed; open a follow-up ticket instead.")
+    if author_kind is None:
+        author_kind = scope.principal.kind if scope is not None else "system"
+        author_id = scope.principal.id if scope is not None else None
+    comment = Comment(ticket_id=ticket.id, desk_id=ticket.desk_id, author_kind=author_kind,
+                      author_id=author_id, body=payload.body, public=payload.public)
+    session.add(comment)
+    await session.flush()
+    await session.refresh(comment)
+    desk = await session.get_one(Desk, ticket.desk_id)
+    cfg = literal_column(f"'{language(desk)}'::regconfig")
+    values: dict[str, Any] = {
+        "updated_at": func.now(),
+        "search": Ticket.search.op("||")(func.setweight(func.to_tsvector(cfg, payload.body), WEIGHT["C"])),
+    }
+    staff_reply = payload.public and author_kind in {"user", "api_token"}
+    if staff_reply and ticket.first_responded_at is None:
+        values["first_responded_at"] = func.coalesce(Ticket.first_responded_at, func.now())
+    # Core UPDATE: a comment does not bump the ticket's version (no spurious 412s for editors).
+    await session.execute(sa_update(Ticket).where(Ticket.id == ticket.id).values(**values)
+                          .execution_options(synchronize_session=False))
+    events.record(session, type="comment.created", desk_id=ticket.desk_id,
+                  subject_type="ticket", subject_id=ticket.id, data=read_comment(comment),
+                  scope=scope)
+    return comment
+
+
+async def list_comments(session: AsyncSession, scope: DeskScope, ticket_id: int,
+                        params: PageParams, *, public: bool | None = None
+                        ) -> tuple[list[Comment], str | None]:
+    await get(session, scope, ticket_id)
+    stmt = select(Comment).where(Comment.ticket_id == ticket_id)
+    if public is not None:
+        stmt = stmt.where(Comment.public.is_(public))
+    return await paginate(session, stmt, params, [SortKey(Comment.id)])
+
+

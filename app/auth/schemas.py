@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.ids import Id
 from app.core.scope import Scope
+from app.core.timestamps import UtcDatetime
 
 
 class TokenResponse(BaseModel):
@@ -35,7 +36,7 @@ class ApiTokenCreate(BaseModel):
         examples=[[1, 2]],
     )
     sandbox: bool = Field(False, description="A partner token confined to sandbox desks.")
-    expires_at: AwareDatetime | None = Field(None, description="RFC 3339 with offset.")
+    expires_at: UtcDatetime | None = Field(None, description="RFC 3339 with offset.")
 
 
 class ApiTokenRead(BaseModel):

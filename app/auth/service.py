@@ -9,6 +9,7 @@ from app.auth.schemas import ApiTokenCreate
 from app.core.db import utcnow
 from app.core.errors import NotFound, Unauthorized, invalid
 from app.core.pagination import PageParams, SortKey, paginate
+from app.core.principal import token_cache
 from app.core.scope import DeskScope, Scope
 from app.core.security import create_access_token, new_api_token, verify_password
 from app.models import ApiToken, Desk, DeskKind, User, UserRole
@@ -85,6 +86,7 @@ async def revoke_token(session: AsyncSession, token_id: int) -> None:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         await session.flush()
+    token_cache.forget(token.id)
 
 
 async def create_admin(session: AsyncSession, email: str, *, name: str | None = None

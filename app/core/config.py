@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     redis_namespace: str = Field("switchboard", description="Prefix of every Redis key and queue.")
 
     jwt_expires_seconds: int = Field(3600, ge=60)
+    auth_cache_seconds: float = Field(
+        10, ge=0, description="How long a process trusts an API token it has checked.")
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_import_bytes: int = Field(50 * 1024 * 1024, ge=1024, description="CSV import bodies.")
     rate_limit_per_minute: int = Field(600, ge=1)

@@ -11,7 +11,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -69,7 +69,7 @@ def encode_cursor(sort_name: str, values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _unreadable() -> BadRequest:
+def unreadable_cursor() -> BadRequest:
     return BadRequest("The cursor is not valid for this listing; start again without it.",
                       errors=[{"loc": ["query", "cursor"], "msg": "unreadable cursor",
                                "type": "cursor_invalid"}])
@@ -82,8 +82,9 @@ def decode_cursor(cursor: str, sort_name: str, size: int) -> list[Any]:
         if name != sort_name or not isinstance(values, list) or len(values) != size:
             raise ValueError("cursor belongs to another listing")
         return [_decode_value(v) for v in values]
-    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError) as exc:
-        raise _unreadable() from exc
+    except (ValueError, TypeError, KeyError, OverflowError, binascii.Error,
+            UnicodeDecodeError) as exc:
+        raise unreadable_cursor() from exc
 
 
 def _encode_value(value: Any) -> Any:
@@ -96,7 +97,12 @@ def _encode_value(value: Any) -> Any:
 
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
-        return datetime.fromisoformat(value["t"])
+        # Cursors only ever hold aware times; UTC keeps a forged far-off offset (year 1 at
+        # +05:00) from overflowing later, in the driver.
+        moment = datetime.fromisoformat(value["t"])
+        if moment.tzinfo is None:
+            raise ValueError("a cursor time needs its offset")
+        return moment.astimezone(UTC)
     if isinstance(value, int | str | float | bool) or value is None:
         return value
     raise ValueError("bad cursor value")
@@ -131,7 +137,7 @@ async def paginate(session: AsyncSession, stmt: Select[Any], params: PageParams,
     if params.cursor is not None:
         values = decode_cursor(params.cursor, sort_name, len(keys))
         if not all(_fits(k, v) for k, v in zip(keys, values, strict=True)):
-            raise _unreadable()
+            raise unreadable_cursor()
         stmt = stmt.where(after(keys, values))
     order = [k.column.desc() if k.descending else k.column.asc() for k in keys]
     rows = list((await session.scalars(stmt.order_by(*order).limit(params.limit + 1))).all())

@@ -7,7 +7,9 @@ authenticate, rate-limit, start idempotency and check the scope name.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -75,19 +77,66 @@ async def compute_scope(session: AsyncSession, *, user: User | None = None,
     return DeskScope(principal, frozenset(token.scopes), desk_ids)
 
 
-async def _scope_of_api_token(session: AsyncSession, secret: str) -> DeskScope:
-    token = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+@dataclass(frozen=True)
+class _CachedToken:
+    scope: DeskScope
+    expires_at: datetime | None
+    fetched: float
+
+
+class TokenCache:
+    """API token scopes kept in process for a few seconds: most requests then authenticate
+    without a query. A revocation clears this process's entry at once; other processes notice
+    within `ttl` seconds (AUTH_CACHE_SECONDS)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[bytes, _CachedToken] = {}
+
+    def get(self, digest: bytes, ttl: float) -> _CachedToken | None:
+        entry = self._entries.get(digest)
+        if entry is None or time.monotonic() - entry.fetched > ttl:
+            return None
+        return entry
+
+    def put(self, digest: bytes, entry: _CachedToken) -> None:
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[digest] = entry
+
+    def forget(self, token_id: int) -> None:
+        for digest, entry in list(self._entries.items()):
+            if entry.scope.principal.kind == "api_token" and entry.scope.principal.id == token_id:
+                del self._entries[digest]
+
+
+token_cache = TokenCache()
+
+
+async def _scope_of_api_token(session: AsyncSession, secret: str, ttl: float) -> DeskScope:
+    digest = hash_token(secret)
     now = utcnow()
-    if token is None:
-        raise Unauthorized("The API token is not valid.")
-    if token.revoked_at is not None:
-        raise Unauthorized("The API token has been revoked.")
-    if token.expires_at is not None and token.expires_at <= now:
+    cached = token_cache.get(digest, ttl) if ttl > 0 else None
+    if cached is None:
+        token = await session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+        if token is None:
+            raise Unauthorized("The API token is not valid.")
+        if token.revoked_at is not None:
+            raise Unauthorized("The API token has been revoked.")
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            await _touch(session, token.id, now)
+        cached = _CachedToken(await compute_scope(session, token=token), token.expires_at,
+                              time.monotonic())
+        token_cache.put(digest, cached)
+    if cached.expires_at is not None and cached.expires_at <= now:
         raise Unauthorized("The API token has expired.")
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        await session.execute(update(ApiToken).where(ApiToken.id == token.id)
-                              .values(last_used_at=now))
-    return await compute_scope(session, token=token)
+    return cached.scope
+
+
+async def _touch(session: AsyncSession, token_id: int, now: datetime) -> None:
+    """Record use; a row another request is touching right now is skipped, never waited for."""
+    locked = select(ApiToken.id).where(ApiToken.id == token_id).with_for_update(skip_locked=True)
+    await session.execute(update(ApiToken).where(ApiToken.id.in_(locked.scalar_subquery()))
+                          .values(last_used_at=now))
 
 
 async def _scope_of_jwt(session: AsyncSession, settings: Settings, raw: str) -> DeskScope:
@@ -111,7 +160,7 @@ async def authenticate(
     settings: Settings = request.app.state.settings
     raw = credentials.credentials
     if raw.startswith(TOKEN_PREFIX):
-        scope = await _scope_of_api_token(session, raw)
+        scope = await _scope_of_api_token(session, raw, settings.auth_cache_seconds)
     else:
         scope = await _scope_of_jwt(session, settings, raw)
     request.state.desk_scope = scope

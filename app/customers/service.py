@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -36,10 +37,14 @@ async def resolve_organization(session: AsyncSession, desk: Desk, domain: str,
         OrganizationDomain.desk_id == desk.id, OrganizationDomain.domain == domain))
     if holder is not None:
         return holder
-    settings = DeskSettings.model_validate(desk.settings)
-    if not settings.auto_create_organizations or is_public_mail_domain(domain):
+    if not _may_create_organization(desk, domain):
         return None
     return await organizations.create_for_domain(session, desk.id, domain, scope)
+
+
+def _may_create_organization(desk: Desk, domain: str) -> bool:
+    settings = DeskSettings.model_validate(desk.settings)
+    return settings.auto_create_organizations and not is_public_mail_domain(domain)
 
 
 async def _organization_in_desk(session: AsyncSession, desk_id: int, org_id: int) -> int:
@@ -69,27 +74,32 @@ async def find_or_create(session: AsyncSession, scope: DeskScope | None, desk: D
     if existing is not None:
         return existing, False
     domain = email_domain(email)
-    org_id = await resolve_organization(session, desk, domain, scope)
-    new_id = await _insert(session, desk_id=desk.id, email=email, email_domain=domain, name=name,
-                           phone=phone, organization_id=org_id, custom_fields={})
-    if new_id is None:  # a concurrent request created it first
+    if _may_create_organization(desk, domain):
+        org_id: Any = await resolve_organization(session, desk, domain, scope)
+    else:  # the organization owning the domain, if any, looked up inside the INSERT
+        org_id = select(OrganizationDomain.organization_id).where(
+            OrganizationDomain.desk_id == desk.id, OrganizationDomain.domain == domain
+        ).scalar_subquery()
+    customer = await _insert(session, desk_id=desk.id, email=email, email_domain=domain,
+                             name=name, phone=phone, organization_id=org_id, custom_fields={})
+    if customer is None:  # a concurrent request created it first
         customer = await session.scalar(select(Customer).where(Customer.desk_id == desk.id,
                                                                Customer.email == email))
         assert customer is not None
         return customer, False
-    customer = await session.get_one(Customer, new_id)
     events.record(session, type="customer.created", desk_id=desk.id, subject_type="customer",
                   subject_id=customer.id, data=read(customer), scope=scope)
     return customer, True
 
 
-async def _insert(session: AsyncSession, **values: object) -> int | None:
-    """Insert a customer row; None when the desk already holds the email (maybe committed by a
-    concurrent request a moment ago: the unique key, not an earlier check, decides)."""
+async def _insert(session: AsyncSession, **values: object) -> Customer | None:
+    """Insert a customer row (one round trip, the row comes back whole); None when the desk
+    already holds the email (maybe committed by a concurrent request a moment ago: the unique
+    key, not an earlier check, decides)."""
     return await session.scalar(
         insert(Customer).values(**values)
         .on_conflict_do_nothing(index_elements=["desk_id", "email"])
-        .returning(Customer.id)
+        .returning(Customer)
     )
 
 
@@ -112,13 +122,12 @@ async def create(session: AsyncSession, scope: DeskScope, payload: CustomerCreat
         org_id: int | None = await _organization_in_desk(session, desk.id, payload.organization_id)
     else:
         org_id = await resolve_organization(session, desk, domain, scope)
-    new_id = await _insert(session, desk_id=desk.id, email=payload.email, email_domain=domain,
-                           name=payload.name, phone=payload.phone, organization_id=org_id,
-                           custom_fields={k: v for k, v in custom.items() if v is not None})
-    if new_id is None:  # created by a concurrent request since the check above
+    customer = await _insert(session, desk_id=desk.id, email=payload.email, email_domain=domain,
+                             name=payload.name, phone=payload.phone, organization_id=org_id,
+                             custom_fields={k: v for k, v in custom.items() if v is not None})
+    if customer is None:  # created by a concurrent request since the check above
         await _check_email_free(session, desk.id, payload.email)
         raise Conflict(f"Desk {desk.id} already has a customer with email {payload.email}.")
-    customer = await session.get_one(Customer, new_id)
     events.record(session, type="customer.created", desk_id=desk.id, subject_type="customer",
                   subject_id=customer.id, data=read(customer), scope=scope)
     return customer

@@ -11,7 +11,9 @@ class EventRead(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: int = Field(description="Increasing; pass the last one seen as `after`.")
+    id: int = Field(description="Unique; pass the last one seen as `after`. The feed runs in "
+                                "commit-safe order (by writing transaction, then id), so ids "
+                                "of different changes need not increase.")
     type: str = Field(examples=["ticket.updated"])
     desk_id: int | None
     created_at: datetime

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.fields import FieldSpec, validate_values
 from app.core.scope import DeskScope
 from app.desks import service as desks
-from app.models import FieldDefinition
+from app.models import Desk, FieldDefinition
 
 
 async def specs(session: AsyncSession, desk_id: int, entity: str) -> list[FieldSpec]:
@@ -25,11 +26,27 @@ async def specs(session: AsyncSession, desk_id: int, entity: str) -> list[FieldS
     return [FieldSpec.model_validate(s) for s in rows]
 
 
+def specs_column(entity: str) -> Any:
+    """The desk's field specs of `entity` as one JSON array, to select beside the desk."""
+    return (select(func.coalesce(
+        func.jsonb_agg(aggregate_order_by(FieldDefinition.spec, FieldDefinition.id)),
+        literal_column("'[]'::jsonb")))
+        .where(FieldDefinition.desk_id == Desk.id, FieldDefinition.entity == entity,
+               FieldDefinition.active.is_(True))
+        .scalar_subquery())
+
+
 async def clean(session: AsyncSession, desk_id: int, entity: str, values: dict[str, Any],
                 loc: Sequence[str | int], *, partial: bool = False) -> dict[str, Any]:
     """Validate custom field values for a record of `entity` in a desk, or raise 422."""
-    cleaned, errors = validate_values(await specs(session, desk_id, entity), values, loc,
-                                      partial=partial)
+    return check(await specs(session, desk_id, entity), values, loc, partial=partial)
+
+
+def check(field_specs: list[FieldSpec] | list[dict[str, Any]], values: dict[str, Any],
+          loc: Sequence[str | int], *, partial: bool = False) -> dict[str, Any]:
+    """Pure: `values` cleaned against the specs, or 422 naming every bad field."""
+    parsed = [s if isinstance(s, FieldSpec) else FieldSpec.model_validate(s) for s in field_specs]
+    cleaned, errors = validate_values(parsed, values, loc, partial=partial)
     if errors:
         raise Unprocessable("Invalid custom fields.", errors=errors)
     return cleaned

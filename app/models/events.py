@@ -15,7 +15,9 @@ class Event(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_desk_id_id", "desk_id", "id"),
+        # The feed's order: (desk_id,) txid, id.
+        Index("ix_events_desk_id_txid_id", "desk_id", "txid", "id"),
+        Index("ix_events_txid_id", "txid", "id"),
         Index("ix_events_subject", "subject_type", "subject_id", "id"),
         Index("ix_events_undispatched", "id", postgresql_where=text("dispatched_at IS NULL")),
     )
@@ -30,7 +32,8 @@ class Event(Base):
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     dispatched_at: Mapped[datetime | None]
-    # The writing transaction's id: the feed shows an event only once every transaction that
-    # could still commit a smaller event id has ended, so `after=` never skips one.
+    # The writing transaction's id: the feed shows an event only once its transaction and
+    # every older one have ended, and orders by (txid, id), so every event still to come sorts
+    # after all those shown and `after=` never skips one.
     txid: Mapped[int] = mapped_column(
         BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint"))

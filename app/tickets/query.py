@@ -8,26 +8,38 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import math
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.enums import Priority, TicketStatus
-from app.core.ids import Id
-from app.core.pagination import PageParams, SortKey, decode_cursor, encode_cursor, paginate
+from app.core.ids import INT4_MAX, Id
+from app.core.pagination import (
+    PageParams,
+    SortKey,
+    decode_cursor,
+    encode_cursor,
+    paginate,
+    unreadable_cursor,
+)
 from app.core.scope import DeskScope
+from app.core.text import Text
+from app.core.timestamps import UtcDatetime
 from app.desks import service as desks
 from app.desks.schemas import DeskSettings
 from app.models import PRIORITY_NAME, PRIORITY_RANK, Customer, Desk, Ticket
-from app.tickets.schemas import Board, BoardColumn, TicketRead, TicketSort
+from app.tickets.schemas import Board, BoardColumn, Tag, TicketRead, TicketSort
 
 # Ranked search orders the most recent matches by relevance: ranking every match of a word
 # found in a fifth of a million tickets would read them all, for a page of 50.
-SEARCH_WINDOW = 1000
+SEARCH_WINDOW = 500
 
 
 class TicketFilters(BaseModel):
@@ -42,12 +54,12 @@ class TicketFilters(BaseModel):
     team_id: Id | None = None
     organization_id: Id | None = None
     requester_id: Id | None = None
-    tag: list[str] = Field(default_factory=list, description="Tickets carrying every tag.")
-    q: str | None = Field(None, max_length=500, description="Full text: subject, description, "
+    tag: list[Tag] = Field(default_factory=list, description="Tickets carrying every tag.")
+    q: Text | None = Field(None, max_length=500, description="Full text: subject, description, "
                                                              "comments.")
-    created_after: AwareDatetime | None = None
-    updated_after: AwareDatetime | None = None
-    custom_fields: dict[str, str] = Field(
+    created_after: UtcDatetime | None = None
+    updated_after: UtcDatetime | None = None
+    custom_fields: dict[Text, Text] = Field(
         default_factory=dict, description="`custom_fields.KEY=value` query parameters.")
 
 
@@ -62,15 +74,29 @@ SORTS: dict[str, list[SortKey]] = {
 DEFAULT_SORT = TicketSort.created_at_desc
 
 
+# A JSON number as a query parameter spells it; not Python's float() ("nan", "1_000", "inf").
+NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _number(raw: str) -> int | float | None:
+    text = raw.strip()
+    if not NUMBER.fullmatch(text):
+        return None
+    if text.lstrip("-").isdigit():
+        return int(text)
+    number = float(text)
+    if not math.isfinite(number):  # 1e400: no stored value is that large
+        return None
+    return int(number) if number.is_integer() else number
+
+
 def _custom_field_clause(key: str, raw: str) -> ColumnElement[bool]:
     """`custom_fields.KEY=value`: the stored value equals it as text, number or boolean, or a
     multiselect holds it (all `@>`, which the GIN index answers)."""
     candidates: list[Any] = [raw, [raw]]
-    try:
-        number = float(raw)
-        candidates.append(int(number) if number.is_integer() else number)
-    except ValueError:
-        pass
+    number = _number(raw)
+    if number is not None:
+        candidates.append(number)
     if raw.lower() in {"true", "false"}:
         candidates.append(raw.lower() == "true")
     return or_(*(Ticket.custom_fields.contains({key: c}) for c in candidates))
@@ -90,7 +116,7 @@ def clauses(f: TicketFilters) -> list[ColumnElement[bool]]:
         if value is not None:
             where.append(column == value)
     if f.tag:
-        where.append(Ticket.tags.contains([t.strip().lower() for t in f.tag]))
+        where.append(Ticket.tags.contains(list(f.tag)))
     if f.created_after is not None:
         where.append(Ticket.created_at > f.created_after)
     if f.updated_after is not None:
@@ -137,16 +163,21 @@ async def _ranked(session: AsyncSession, scope: DeskScope, f: TicketFilters,
                   params: PageParams) -> tuple[list[Ticket], str | None]:
     """Most relevant first among the SEARCH_WINDOW most recent matches; cursor (rank, id)."""
     tsq = await _tsquery(session, scope, f)
+    # Newest first: for a common word the (desk_id, created_at, id) index walks back and stops
+    # after SEARCH_WINDOW matches; for a rare one the GIN index finds the few there are.
     window = (scope.filter(select(Ticket.id, Ticket.search), Ticket)
               .where(*clauses(f), Ticket.search.op("@@")(tsq))
-              .order_by(Ticket.id.desc()).limit(SEARCH_WINDOW).subquery("matches"))
+              .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(SEARCH_WINDOW)
+              .subquery("matches"))
     rank = func.ts_rank(window.c.search, tsq)
     ranked = (select(window.c.id, rank.label("rank")).subquery("ranked"))
     stmt = select(Ticket, ranked.c.rank).join(ranked, ranked.c.id == Ticket.id)
     if params.cursor is not None:
         last_rank, last_id = decode_cursor(params.cursor, "rank", 2)
-        if not isinstance(last_rank, int | float) or not isinstance(last_id, int):
-            decode_cursor("", "rank", 2)  # raises the 400
+        if (isinstance(last_rank, bool) or not isinstance(last_rank, int | float)
+                or isinstance(last_id, bool) or not isinstance(last_id, int)
+                or not 0 < last_id <= INT4_MAX):
+            raise unreadable_cursor()
         stmt = stmt.where(or_(ranked.c.rank < last_rank,
                               and_(ranked.c.rank == last_rank, Ticket.id < last_id)))
     rows = (await session.execute(stmt.order_by(ranked.c.rank.desc(), Ticket.id.desc())
@@ -208,8 +239,6 @@ def _cell(name: str, value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):
-        import json
-
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return value
 

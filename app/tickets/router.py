@@ -14,6 +14,8 @@ from app.core.ids import PathId, QueryId
 from app.core.pagination import Page, Pagination
 from app.core.principal import TicketsRead, TicketsWrite
 from app.core.routing import api_router
+from app.core.text import NUL, NUL_MESSAGE, Text
+from app.core.timestamps import in_utc
 from app.events import service as events
 from app.events.schemas import EventRead
 from app.tickets import query, service
@@ -22,6 +24,7 @@ from app.tickets.schemas import (
     Board,
     CommentCreate,
     CommentRead,
+    Tag,
     TicketCreate,
     TicketRead,
     TicketSort,
@@ -43,8 +46,9 @@ def ticket_filters(
     team_id: QueryId | None = None,
     organization_id: QueryId | None = None,
     requester_id: QueryId | None = None,
-    tag: Annotated[list[str], Query(description="Tickets carrying every tag given.")] = [],  # noqa: B006
-    q: Annotated[str | None, Query(max_length=500, description="Full-text search over subject, "
+    tag: Annotated[list[Tag], Query(description="Tickets carrying every tag given "
+                                    "(normalised like stored tags).")] = [],  # noqa: B006
+    q: Annotated[Text | None, Query(max_length=500, description="Full-text search over subject, "
                                    "description and comments; ranked unless `sort` is given.")]
     = None,
     created_after: datetime | None = None,
@@ -56,6 +60,14 @@ def ticket_filters(
     for loc, value in (("created_after", created_after), ("updated_after", updated_after)):
         if value is not None and value.tzinfo is None:
             raise invalid(["query", loc], "needs a time zone offset (RFC 3339)")
+        if value is not None:
+            try:
+                in_utc(value)
+            except ValueError as exc:
+                raise invalid(["query", loc], str(exc)) from exc
+    for key, value in custom.items():
+        if NUL in key or NUL in value:  # here, not mid-way through a streamed export
+            raise invalid(["query", CUSTOM_FIELD_PREFIX + key], NUL_MESSAGE, "string_nul")
     return TicketFilters(desk_id=desk_id, status=status, priority=priority,
                          assignee_id=assignee_id, team_id=team_id,
                          organization_id=organization_id, requester_id=requester_id, tag=tag,
@@ -99,8 +111,10 @@ async def export_tickets(
     request: Request, session: Session, scope: TicketsRead, filters: Filters, sort: Sort = None,
     columns: Annotated[str | None, Query(description="Comma-separated; default: a view's or "
                                          + ",".join(DEFAULT_EXPORT_COLUMNS))] = None,
-    view_id: Annotated[QueryId | None, Query(description="Use a saved view's filters, "
-                                                         "columns and sort.")] = None,
+    view_id: Annotated[QueryId | None, Query(description="Use a saved view's filters (the "
+                                                         "other filters are ignored), columns "
+                                                         "and sort (unless `columns` or `sort` "
+                                                         "are given).")] = None,
 ) -> StreamingResponse:
     """The same filters as the list, streamed as CSV (constant memory however many rows)."""
     from app.views import service as views
@@ -108,7 +122,9 @@ async def export_tickets(
     chosen = list(DEFAULT_EXPORT_COLUMNS)
     if view_id is not None:
         view = await views.get(session, scope, view_id)
-        filters, sort, chosen = views.filters_of(view), TicketSort(view.sort), list(view.columns)
+        # The view's filters; its columns and sort unless the request names its own.
+        filters, sort, chosen = (views.filters_of(view), sort or TicketSort(view.sort),
+                                 list(view.columns))
     if columns:
         chosen = [c.strip() for c in columns.split(",") if c.strip()]
         unknown = [c for c in chosen if c not in EXPORT_COLUMNS]

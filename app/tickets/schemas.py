@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,6 +17,7 @@ from pydantic import (
 from app.core.enums import Priority, TicketStatus
 from app.core.ids import Id
 from app.core.text import Text
+from app.core.timestamps import UtcDatetime
 from app.customers.schemas import Email
 
 
@@ -79,7 +79,7 @@ class TicketCreate(BaseModel):
     assignee_id: Id | None = Field(None, description="An agent of the desk.")
     team_id: Id | None = Field(None, description="A team that is a member of the desk.")
     custom_fields: dict[str, Any] = Field(default_factory=dict)
-    due_at: AwareDatetime | None = None
+    due_at: UtcDatetime | None = None
     source: TicketSource = TicketSource.api
 
     _tags = field_validator("tags")(_unique_tags)
@@ -113,7 +113,7 @@ class TicketUpdate(BaseModel):
     team_id: Id | None = None
     custom_fields: dict[str, Any] | None = Field(
         None, description="Merged into the current values; null clears a field.")
-    due_at: AwareDatetime | None = None
+    due_at: UtcDatetime | None = None
 
     _tags = field_validator("tags")(_unique_tags)
 

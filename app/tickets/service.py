@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy import ColumnElement, Integer, bindparam, func, literal_column, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.concurrency import check_if_match
 from app.core.db import utcnow
 from app.core.enums import TicketStatus
-from app.core.errors import Conflict, NotFound, invalid
+from app.core.errors import Conflict, NotFound, Unprocessable, invalid
 from app.core.fields import merged
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
@@ -108,34 +109,61 @@ async def _requester(session: AsyncSession, scope: DeskScope, desk: Desk,
     return customer
 
 
+@lru_cache(maxsize=32)
+def _insert_statement(language: str) -> Any:
+    """INSERT of a ticket numbered by the desk's counter (a CTE upsert), built once per search
+    language: only the values change from one ticket to the next."""
+    counter = (insert(DeskCounter)
+               .values(desk_id=bindparam("desk_id", type_=Integer), last_number=1)
+               .on_conflict_do_update(index_elements=["desk_id"],
+                                      set_={"last_number": DeskCounter.last_number + 1})
+               .returning(DeskCounter.last_number).cte("counter"))
+    values = {c: bindparam(c, type_=Ticket.__table__.c[c].type) for c in (
+        "desk_id", "subject", "description", "status", "priority", "type", "requester_id",
+        "organization_id", "assignee_id", "team_id", "tags", "custom_fields", "due_at", "source",
+        "solved_at")}
+    table = Ticket.__table__
+    core = insert(table).values(
+        **values, number=select(counter.c.last_number).scalar_subquery(), version=1,
+        routing_state="pending",
+        search=search_vector(language, values["subject"], values["description"]),
+    ).add_cte(counter).returning(*(c for c in table.c if c.key != "search"))
+    return select(Ticket).from_statement(core)
+
+
 async def create(session: AsyncSession, scope: DeskScope | None, payload: TicketCreate, *,
                  desk: Desk | None = None) -> Ticket:
-    """Create a ticket from any source; `scope` None is the system (forms, email)."""
+    """Create a ticket from any source; `scope` None is the system (forms, email).
+
+    The hot path of the API: the desk and its ticket fields come in one query, the requester
+    in one more (two for a new one), the ticket with its number in one INSERT, and both events
+    in one multi-row INSERT at the commit.
+    """
     if desk is None:
         assert scope is not None
-        desk = await desks.get_active(session, scope, payload.desk_id)
+        desk, field_specs = await desks.get_active_with(
+            session, scope, payload.desk_id, fields.specs_column(FieldEntity.ticket))
+    else:
+        field_specs = await fields.specs(session, desk.id, FieldEntity.ticket)
+    custom = fields.check(field_specs, payload.custom_fields, ["body", "custom_fields"])
     requester = await _requester(session, scope, desk, payload)  # type: ignore[arg-type]
-    custom = await fields.clean(session, desk.id, FieldEntity.ticket, payload.custom_fields,
-                                ["body", "custom_fields"])
     if payload.assignee_id is not None:
         await check_assignee(session, desk.id, payload.assignee_id, ["body", "assignee_id"])
     if payload.team_id is not None:
         await check_team(session, desk.id, payload.team_id, ["body", "team_id"])
     settings = DeskSettings.model_validate(desk.settings)
     priority = payload.priority or settings.default_priority
-    ticket = Ticket(
-        desk_id=desk.id, number=await next_number(session, desk.id), subject=payload.subject,
-        description=payload.description, status=payload.status, priority=PRIORITY_RANK[priority],
-        type=payload.type, requester_id=requester.id, organization_id=requester.organization_id,
-        assignee_id=payload.assignee_id, team_id=payload.team_id, tags=payload.tags,
-        custom_fields={k: v for k, v in custom.items() if v is not None}, due_at=payload.due_at,
-        source=payload.source, routing_state="pending",
-        solved_at=utcnow() if payload.status is TicketStatus.solved else None,
-        search=search_vector(settings.language.value, payload.subject, payload.description),
-    )
-    session.add(ticket)
-    await session.flush()
-    await session.refresh(ticket)
+    ticket = await session.scalar(_insert_statement(settings.language.value), {
+        "desk_id": desk.id, "subject": payload.subject, "description": payload.description,
+        "status": payload.status.value, "priority": PRIORITY_RANK[priority],
+        "type": payload.type, "requester_id": requester.id,
+        "organization_id": requester.organization_id, "assignee_id": payload.assignee_id,
+        "team_id": payload.team_id, "tags": payload.tags,
+        "custom_fields": {k: v for k, v in custom.items() if v is not None},
+        "due_at": payload.due_at, "source": payload.source.value,
+        "solved_at": utcnow() if payload.status is TicketStatus.solved else None,
+    })
+    assert ticket is not None
     events.record(session, type="ticket.created", desk_id=desk.id, subject_type="ticket",
                   subject_id=ticket.id, data=read(ticket), scope=scope)
     return ticket
@@ -227,7 +255,7 @@ async def _assignee_in(session: AsyncSession, desk_id: int, user_id: int | None)
         return None
     try:
         await check_assignee(session, desk_id, user_id, ["body", "assignee_id"])
-    except Exception:
+    except Unprocessable:
         return None
     return user_id
 
@@ -252,6 +280,9 @@ async def move(session: AsyncSession, scope: DeskScope | None, ticket: Ticket, t
     ticket.organization_id = requester.organization_id
     ticket.assignee_id = await _assignee_in(session, target.id, ticket.assignee_id)
     ticket.team_id = await _team_in(session, target.id, ticket.team_id)
+    # Searched in the target desk's language from now on: stem the text again in it.
+    ticket.search = search_vector(language(target), ticket.subject, ticket.description,
+                                  _comments_text(ticket.id))
     ticket.updated_at = func.now()
     await session.flush()
     await session.execute(sa_update(Comment).where(Comment.ticket_id == ticket.id)

@@ -198,9 +198,9 @@ class Server:
                 self.argv, env=self.env, cwd=REPO_ROOT, stdout=log_file,
                 stderr=subprocess.STDOUT, start_new_session=True)
 
-    async def wait_healthy(self, path: str, timeout: float = 60.0) -> None:
+    async def wait_healthy(self, path: str, limit_s: float = 60.0) -> None:
         assert self.process is not None
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + limit_s
         async with httpx.AsyncClient(base_url=self.base_url, timeout=2.0) as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
@@ -210,7 +210,7 @@ class Server:
                     if (await client.get(path)).status_code == 200:
                         return
                 await asyncio.sleep(0.2)
-        raise RuntimeError(f"{self.name} not healthy after {timeout:.0f}s: {self.log_tail()}")
+        raise RuntimeError(f"{self.name} not healthy after {limit_s:.0f}s: {self.log_tail()}")
 
     def worker_pids(self) -> list[int]:
         """The processes that serve requests: the process itself with one worker, else the
@@ -228,8 +228,9 @@ class Server:
                 for key in ("VmRSS", "VmHWM")}
 
     def cpu_seconds(self) -> float:
+        """User + system CPU of the server and its workers so far."""
         total = 0.0
-        for pid in [*([self.process.pid] if self.process else []), *self.worker_pids()]:
+        for pid in {*([self.process.pid] if self.process else []), *self.worker_pids()}:
             with contextlib.suppress(OSError, ValueError, IndexError):
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
                 total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -257,6 +258,61 @@ class Server:
 def venv_bin(name: str) -> str:
     candidate = Path(sys.executable).parent / name
     return str(candidate) if candidate.exists() else name
+
+
+# --- what the machine and the database were doing ------------------------------------------
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs, from /proc/stat."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_pct(before: tuple[float, float], after: tuple[float, float]) -> float:
+    total = after[1] - before[1]
+    return round((after[0] - before[0]) / total * 100, 1) if total else 0.0
+
+
+@contextlib.asynccontextmanager
+async def pg_activity(dsn: str, database: str, every: float = 0.05):
+    """Sample pg_stat_activity of `database` while the block runs; yields a dict filled at the
+    end with the share of sampled backends in each state / wait event, e.g.
+    {"active:CPU": 41.0, "idle in transaction:Client:ClientRead": 30.5, "active:Lock:tuple": …}.
+    "idle in transaction" = the app holds a transaction open while doing something else."""
+    import asyncpg
+
+    counts: dict[str, int] = {}
+    report: dict[str, Any] = {}
+    stop = asyncio.Event()
+    conn = await asyncpg.connect(dsn)
+    query = """SELECT state, coalesce(wait_event_type || ':' || wait_event, 'CPU') AS wait
+               FROM pg_stat_activity
+               WHERE datname = $1 AND pid <> pg_backend_pid() AND state <> 'idle'"""
+
+    async def sample() -> None:
+        samples = 0
+        while not stop.is_set():
+            for row in await conn.fetch(query, database):
+                key = f"{row['state']}:{row['wait']}"
+                counts[key] = counts.get(key, 0) + 1
+            samples += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+        total = sum(counts.values()) or 1
+        report["samples"] = samples
+        report["avg_busy_backends"] = round(sum(counts.values()) / max(samples, 1), 1)
+        report["share_pct"] = {k: round(v / total * 100, 1) for k, v in
+                               sorted(counts.items(), key=lambda kv: -kv[1])}
+
+    task = asyncio.create_task(sample())
+    try:
+        yield report
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await task
+        await conn.close()
 
 
 # --- the table --------------------------------------------------------------------------------

@@ -12,10 +12,9 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from scripts.bench.common import log
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from scripts.bench.common import log
 
 
 class Capture:
@@ -28,11 +27,11 @@ class Capture:
         event.listen(engine.sync_engine, "before_cursor_execute", self._before)
         event.listen(engine.sync_engine, "after_cursor_execute", self._after)
 
-    def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:
         if self.enabled:
             conn.info["bench_started"] = time.perf_counter()
 
-    def _after(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def _after(self, conn, cursor, statement, parameters, context, executemany) -> None:
         if self.enabled:
             elapsed = time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
             self.statements.append({"sql": statement, "params": parameters,
@@ -50,10 +49,42 @@ def _admin_scope() -> Any:
 
 
 async def _explain(session: AsyncSession, statement: dict[str, Any]) -> str:
-    result = await session.connection()
-    rows = await result.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement["sql"],
-                                        statement["params"])
+    """The plan PostgreSQL picks for these parameter values (a custom plan)."""
+    conn = await session.connection()
+    rows = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement["sql"],
+                                      statement["params"])
     return "\n".join(r[0] for r in rows.all())
+
+
+def _literal(value: Any) -> str | None:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+async def _explain_generic(session: AsyncSession, statement: dict[str, Any]) -> str | None:
+    """The generic plan: what a prepared statement runs from its sixth execution on, which is
+    what the app's pooled asyncpg connections (statement cache) mostly run."""
+    params = list(statement["params"] or ())
+    literals = [_literal(v) for v in params]
+    if not params or any(lit is None for lit in literals):
+        return None
+    conn = await session.connection()
+    await conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+    await conn.exec_driver_sql("PREPARE bench_generic AS " + statement["sql"])
+    try:
+        rows = await conn.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_generic({', '.join(literals)})")  # type: ignore[arg-type]
+        return "\n".join(r[0] for r in rows.all())
+    finally:
+        await conn.exec_driver_sql("DEALLOCATE bench_generic")
+        await conn.exec_driver_sql("RESET plan_cache_mode")
 
 
 async def probe(sqlalchemy_url: str, desk_id: int, words: dict[str, str]) -> dict[str, Any]:
@@ -81,6 +112,9 @@ async def probe(sqlalchemy_url: str, desk_id: int, words: dict[str, str]) -> dic
                             if s["sql"].lstrip().upper().startswith("SELECT") and \
                                     "tickets" in s["sql"]:
                                 s["explain"] = await _explain(session, s)
+                                generic = await _explain_generic(session, s)
+                                if generic is not None:
+                                    s["explain_generic"] = generic
                 finally:
                     capture.enabled = True
                     await session.rollback()
@@ -145,6 +179,10 @@ def render(report: dict[str, Any]) -> str:
             out.append(f"-- [{i}] {s['ms']} ms  params={s['params']!r}"[:400])
             out.append(s["sql"])
             if "explain" in s:
+                out.append("-- custom plan (these parameter values):")
                 out.append(s["explain"])
+            if "explain_generic" in s:
+                out.append("-- generic plan (a prepared statement from its 6th execution):")
+                out.append(s["explain_generic"])
             out.append("")
     return "\n".join(out)

@@ -82,11 +82,12 @@ async def healthz() -> dict[str, str]:
 @app.post("/tickets", status_code=status.HTTP_201_CREATED, response_model=Read)
 async def create(payload: Create, db: Annotated[AsyncSession, Depends(session)]) -> Read:
     english = literal_column("'english'::regconfig")
+    weight_a, weight_b = literal_column("'A'::\"char\""), literal_column("'B'::\"char\"")
     row = ScratchTicket(
         desk_id=payload.desk_id, number=0, subject=payload.subject,
         description=payload.description, status="new", priority=1, requester_id=0,
-        search=func.setweight(func.to_tsvector(english, payload.subject), "A").op("||")(
-            func.setweight(func.to_tsvector(english, payload.description), "B")),
+        search=func.setweight(func.to_tsvector(english, payload.subject), weight_a).op("||")(
+            func.setweight(func.to_tsvector(english, payload.description), weight_b)),
     )
     db.add(row)
     await db.commit()

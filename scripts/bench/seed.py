@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-
 from scripts.bench.common import log, step
 
 DESKS = 20

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.concurrency import check_if_match
 from app.core.domains import email_domain, is_public_mail_domain
-from app.core.errors import Conflict, NotFound, invalid
+from app.core.errors import Conflict, invalid
 from app.core.fields import merged
+from app.core.lookup import get_in_scope
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
 from app.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate, normalize_email
@@ -135,13 +136,8 @@ async def create(session: AsyncSession, scope: DeskScope, payload: CustomerCreat
 
 async def get(session: AsyncSession, scope: DeskScope, customer_id: int, *,
               for_update: bool = False) -> Customer:
-    stmt = scope.filter(select(Customer).where(Customer.id == customer_id), Customer)
-    if for_update:
-        stmt = stmt.with_for_update()
-    customer = await session.scalar(stmt.execution_options(populate_existing=True))
-    if customer is None:
-        raise NotFound(f"Customer {customer_id} does not exist.")
-    return customer
+    return await get_in_scope(session, scope, Customer, customer_id, "Customer",
+                              for_update=for_update)
 
 
 async def list_(session: AsyncSession, scope: DeskScope, params: PageParams, *,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.concurrency import check_if_match
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from app.core.lookup import get_in_scope
 from app.core.merge import merge_patch
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
@@ -39,13 +40,8 @@ async def get(session: AsyncSession, scope: DeskScope, desk_id: int, *,
     """A desk the caller sees (404 otherwise); `manage`: one it may reconfigure (403)."""
     if manage:
         scope.check_manages(desk_id)
-    stmt = scope.filter(select(Desk).where(Desk.id == desk_id), Desk.id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    desk = await session.scalar(stmt)
-    if desk is None:
-        raise NotFound(f"Desk {desk_id} does not exist.")
-    return desk
+    return await get_in_scope(session, scope, Desk, desk_id, "Desk", desk_column=Desk.id,
+                              for_update=for_update)
 
 
 async def get_active(session: AsyncSession, scope: DeskScope, desk_id: int, *,

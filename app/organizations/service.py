@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.concurrency import check_if_match
-from app.core.errors import Conflict, NotFound, invalid
+from app.core.errors import Conflict, invalid
 from app.core.fields import merged
+from app.core.lookup import get_in_scope
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
 from app.desks import service as desks
@@ -40,14 +41,9 @@ async def _load(session: AsyncSession, org_id: int) -> Organization:
 
 async def get(session: AsyncSession, scope: DeskScope, org_id: int, *,
               for_update: bool = False) -> Organization:
-    stmt = scope.filter(select(Organization).where(Organization.id == org_id), Organization)
-    if for_update:
-        stmt = stmt.with_for_update(of=Organization)
-    org = await session.scalar(stmt.options(selectinload(Organization.domain_rows))
-                               .execution_options(populate_existing=True))
-    if org is None:
-        raise NotFound(f"Organization {org_id} does not exist.")
-    return org
+    return await get_in_scope(session, scope, Organization, org_id, "Organization",
+                              for_update=for_update,
+                              options=(selectinload(Organization.domain_rows),))
 
 
 async def domain_holders(session: AsyncSession, desk_id: int, domains: Sequence[str],

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.concurrency import check_if_match
 from app.core.db import utcnow
 from app.core.enums import TicketStatus
-from app.core.errors import Conflict, NotFound, Unprocessable, invalid
+from app.core.errors import Conflict, Unprocessable, invalid
 from app.core.fields import merged
+from app.core.lookup import get_in_scope
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
 from app.customers import service as customers
@@ -171,13 +172,7 @@ async def create(session: AsyncSession, scope: DeskScope | None, payload: Ticket
 
 async def get(session: AsyncSession, scope: DeskScope, ticket_id: int, *,
               for_update: bool = False) -> Ticket:
-    stmt = scope.filter(select(Ticket).where(Ticket.id == ticket_id), Ticket)
-    if for_update:
-        stmt = stmt.with_for_update()
-    ticket = await session.scalar(stmt.execution_options(populate_existing=True))
-    if ticket is None:
-        raise NotFound(f"Ticket {ticket_id} does not exist.")
-    return ticket
+    return await get_in_scope(session, scope, Ticket, ticket_id, "Ticket", for_update=for_update)
 
 
 def _comments_text(ticket_id: Any) -> ColumnElement[Any]:

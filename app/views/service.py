@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import NotFound
+from app.core.lookup import get_in_scope
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
 from app.desks import service as desks
@@ -27,10 +27,7 @@ async def create(session: AsyncSession, scope: DeskScope, payload: ViewCreate) -
 
 
 async def get(session: AsyncSession, scope: DeskScope, view_id: int) -> View:
-    view = await session.scalar(scope.filter(select(View).where(View.id == view_id), View))
-    if view is None:
-        raise NotFound(f"View {view_id} does not exist.")
-    return view
+    return await get_in_scope(session, scope, View, view_id, "View")
 
 
 async def list_(session: AsyncSession, scope: DeskScope, params: PageParams, *,

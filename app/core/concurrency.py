@@ -34,3 +34,9 @@ IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description="The ETag of the version you edited; stale → 412."),
 ]
+
+
+def set_created(response: Response, location: str, version: int) -> None:
+    """The headers of a 201: where the new resource lives and its first ETag."""
+    response.headers["Location"] = location
+    set_etag(response, version)

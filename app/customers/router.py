@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import Query, Request, Response, status
 
-from app.core.concurrency import IfMatch, set_etag
+from app.core.concurrency import IfMatch, set_created, set_etag
 from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.ids import INT4_MAX, PathId
@@ -29,8 +29,7 @@ router = api_router(prefix="/customers", tags=["customers"])
 async def create_customer(payload: CustomerCreate, session: Session, scope: CustomersWrite,
                           response: Response) -> CustomerRead:
     customer = await service.create(session, scope, payload)
-    response.headers["Location"] = f"/v1/customers/{customer.id}"
-    set_etag(response, customer.version)
+    set_created(response, f"/v1/customers/{customer.id}", customer.version)
     return service.read(customer)
 
 

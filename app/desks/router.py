@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Response, status
 
-from app.core.concurrency import IfMatch, set_etag
+from app.core.concurrency import IfMatch, set_created, set_etag
 from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.ids import PathId
@@ -29,8 +29,7 @@ router = api_router(prefix="/desks", tags=["desks"])
 async def create_desk(payload: DeskCreate, session: Session, scope: DesksWrite,
                       response: Response) -> DeskRead:
     desk = await service.create(session, scope, payload)
-    response.headers["Location"] = f"/v1/desks/{desk.id}"
-    set_etag(response, desk.version)
+    set_created(response, f"/v1/desks/{desk.id}", desk.version)
     return DeskRead.model_validate(desk)
 
 

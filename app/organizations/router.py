@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Query, Response, status
 
-from app.core.concurrency import IfMatch, set_etag
+from app.core.concurrency import IfMatch, set_created, set_etag
 from app.core.db import Session
 from app.core.domains import InvalidDomain, normalize_domain
 from app.core.errors import invalid, problem_responses
@@ -30,8 +30,7 @@ router = api_router(prefix="/organizations", tags=["organizations"])
 async def create_organization(payload: OrganizationCreate, session: Session,
                               scope: OrganizationsWrite, response: Response) -> OrganizationRead:
     org = await service.create(session, scope, payload)
-    response.headers["Location"] = f"/v1/organizations/{org.id}"
-    set_etag(response, org.version)
+    set_created(response, f"/v1/organizations/{org.id}", org.version)
     return service.read(org)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.core.concurrency import IfMatch, set_etag
+from app.core.concurrency import IfMatch, set_created, set_etag
 from app.core.db import Session
 from app.core.enums import Priority, TicketStatus
 from app.core.errors import invalid, problem_responses
@@ -85,8 +85,7 @@ Sort = Annotated[TicketSort | None, Query(description="Default `-created_at`; wi
 async def create_ticket(payload: TicketCreate, session: Session, scope: TicketsWrite,
                         response: Response) -> TicketRead:
     ticket = await service.create(session, scope, payload)
-    response.headers["Location"] = f"/v1/tickets/{ticket.id}"
-    set_etag(response, ticket.version)
+    set_created(response, f"/v1/tickets/{ticket.id}", ticket.version)
     return service.read(ticket)
 
 

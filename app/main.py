@@ -21,11 +21,17 @@ from app.customers.router import router as customers_router
 from app.desks.router import router as desks_router
 from app.events.router import router as events_router
 from app.fields.router import router as fields_router
+from app.forms.router import public_router as forms_public_router
+from app.forms.router import router as forms_router
 from app.health.router import public_router as health_router
+from app.intake.router import router as intake_router
 from app.organizations.router import router as organizations_router
+from app.routing.router import router as routing_rules_router
+from app.routing.runs_router import router as routing_runs_router
 from app.staff.router import router as staff_router
 from app.tickets.router import router as tickets_router
 from app.views.router import router as views_router
+from app.webhooks.router import router as webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +71,11 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
 
     v1 = APIRouter(prefix="/v1")
     v1.include_router(auth_public_router)
+    v1.include_router(forms_public_router)
     authenticated = APIRouter(dependencies=[Depends(authenticate)])
     for router in (auth_router, desks_router, fields_router, staff_router, organizations_router,
-                   customers_router, tickets_router, views_router, events_router):
+                   customers_router, tickets_router, views_router, events_router, forms_router,
+                   intake_router, routing_rules_router, routing_runs_router, webhooks_router):
         authenticated.include_router(router)
     v1.include_router(authenticated)
     app.include_router(v1)

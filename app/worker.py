@@ -18,6 +18,8 @@ from arq.worker import Worker
 from app.core import idempotency, jobs
 from app.core.config import Settings, get_settings
 from app.core.resources import Resources
+from app.routing import tasks as routing_tasks
+from app.webhooks import tasks as webhook_tasks
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,9 @@ async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
     return removed
 
 
-FUNCTIONS: list[Any] = [purge_idempotency_keys]
-CRON_JOBS = [cron(purge_idempotency_keys, minute={7}, run_at_startup=False)]
+FUNCTIONS: list[Any] = [purge_idempotency_keys, *routing_tasks.FUNCTIONS, *webhook_tasks.FUNCTIONS]
+CRON_JOBS = [cron(purge_idempotency_keys, minute={7}, run_at_startup=False),
+             *routing_tasks.CRON_JOBS, *webhook_tasks.CRON_JOBS]
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:
@@ -70,6 +73,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "redis_settings": RedisSettings.from_dsn(settings.require_redis_url()),
         "job_timeout": 60,
         "max_jobs": 20,
+        "poll_delay": settings.worker_poll_delay,
         "keep_result": 3600,
     }
 

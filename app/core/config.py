@@ -42,7 +42,14 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(24 * 3600, ge=60)
     db_pool_size: int = Field(10, ge=1)
     log_level: str = "INFO"
+    worker_poll_delay: float = Field(
+        0.05, gt=0, le=5, description="Seconds the worker waits between queue polls when idle.")
 
+    # -- intake (forms, surveys, email) --
+
+    # -- routing --
+
+    # -- webhooks --
     webhook_allow_hosts: str = Field("", description="Comma-separated hosts/CIDRs exempt from SSRF.")
     webhook_allow_http: bool = False
 

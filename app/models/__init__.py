@@ -5,8 +5,10 @@ from app.models.desks import Desk, DeskKind, DeskMember, MemberRole
 from app.models.events import Event
 from app.models.fields import FieldDefinition, FieldEntity
 from app.models.organizations import Organization, OrganizationDomain
+from app.models.routing import RoundRobinCursor, RoutingRule, RoutingRun
 from app.models.staff import ApiToken, IdempotencyKey, Team, TeamMember, User, UserRole
 from app.models.tickets import PRIORITY_NAME, PRIORITY_RANK, Comment, DeskCounter, Ticket, View
+from app.models.webhooks import Delivery, Webhook
 
 __all__ = [
     "PRIORITY_NAME",
@@ -14,6 +16,7 @@ __all__ = [
     "ApiToken",
     "Comment",
     "Customer",
+    "Delivery",
     "Desk",
     "DeskCounter",
     "DeskKind",
@@ -25,10 +28,14 @@ __all__ = [
     "MemberRole",
     "Organization",
     "OrganizationDomain",
+    "RoundRobinCursor",
+    "RoutingRule",
+    "RoutingRun",
     "Team",
     "TeamMember",
     "Ticket",
     "User",
     "UserRole",
     "View",
+    "Webhook",
 ]

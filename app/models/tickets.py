@@ -67,6 +67,8 @@ class Ticket(TimestampMixin, Base):
                                                           server_default=text("'{}'::jsonb"))
     due_at: Mapped[datetime | None]
     source: Mapped[str] = mapped_column(String(16), default="api", server_default="api")
+    # The web form a submission came through (kept as history: no foreign key).
+    form_id: Mapped[int | None] = mapped_column(Integer)
     routing_state: Mapped[str] = mapped_column(String(16), default="pending",
                                                server_default="pending")
     first_responded_at: Mapped[datetime | None]

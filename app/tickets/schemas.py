@@ -137,6 +137,7 @@ class TicketRead(BaseModel):
     custom_fields: dict[str, Any]
     due_at: datetime | None
     source: str
+    form_id: int | None = Field(description="The web form it was submitted through, if any.")
     routing_state: Literal["pending", "done", "failed"]
     first_responded_at: datetime | None
     solved_at: datetime | None

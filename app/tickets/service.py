@@ -10,6 +10,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import jobs
 from app.core.concurrency import check_if_match
 from app.core.db import utcnow
 from app.core.enums import TicketStatus
@@ -122,7 +123,7 @@ def _insert_statement(language: str) -> Any:
     values = {c: bindparam(c, type_=Ticket.__table__.c[c].type) for c in (
         "desk_id", "subject", "description", "status", "priority", "type", "requester_id",
         "organization_id", "assignee_id", "team_id", "tags", "custom_fields", "due_at", "source",
-        "solved_at")}
+        "form_id", "solved_at")}
     table = Ticket.__table__
     core = insert(table).values(
         **values, number=select(counter.c.last_number).scalar_subquery(), version=1,
@@ -133,7 +134,7 @@ def _insert_statement(language: str) -> Any:
 
 
 async def create(session: AsyncSession, scope: DeskScope | None, payload: TicketCreate, *,
-                 desk: Desk | None = None) -> Ticket:
+                 desk: Desk | None = None, form_id: int | None = None) -> Ticket:
     """Create a ticket from any source; `scope` None is the system (forms, email).
 
     The hot path of the API: the desk and its ticket fields come in one query, the requester
@@ -161,13 +162,19 @@ async def create(session: AsyncSession, scope: DeskScope | None, payload: Ticket
         "organization_id": requester.organization_id, "assignee_id": payload.assignee_id,
         "team_id": payload.team_id, "tags": payload.tags,
         "custom_fields": {k: v for k, v in custom.items() if v is not None},
-        "due_at": payload.due_at, "source": payload.source.value,
+        "due_at": payload.due_at, "source": payload.source.value, "form_id": form_id,
         "solved_at": utcnow() if payload.status is TicketStatus.solved else None,
     })
     assert ticket is not None
     events.record(session, type="ticket.created", desk_id=desk.id, subject_type="ticket",
                   subject_id=ticket.id, data=read(ticket), scope=scope)
+    jobs.defer(session, "route_ticket", job_id=route_job_id(ticket.id), ticket_id=ticket.id)
     return ticket
+
+
+def route_job_id(ticket_id: int) -> str:
+    """One routing job per ticket: enqueueing it twice runs it once."""
+    return f"route:{ticket_id}"
 
 
 async def get(session: AsyncSession, scope: DeskScope, ticket_id: int, *,

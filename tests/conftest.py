@@ -17,6 +17,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.auth.schemas import ApiTokenCreate
@@ -91,12 +92,16 @@ def settings(services: TestServices, database_url: str) -> Settings:
                     redis_namespace=f"sbtest:{uuid.uuid4().hex[:12]}")
 
 
-@pytest.fixture
-def app(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], redis: ArqRedis):
+@pytest_asyncio.fixture(loop_scope="session")
+async def app(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], redis: ArqRedis):
     application = create_app(settings, manage_resources=False)
     application.state.sessionmaker = sessionmaker
     application.state.redis = application.state.arq = redis
-    return application
+    yield application
+    # The jobs the test's requests enqueued (routing, webhooks) go with the test's queue.
+    ids = await redis.zrange(settings.queue_name, 0, -1)
+    keys = [job_key_prefix + i.decode() for i in ids]
+    await redis.delete(settings.queue_name, *keys)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -79,7 +79,8 @@ async def test_worker_commit_sends_deferred_jobs_after_committing(sessionmaker, 
         assert await queued(redis, queue) == []
         await commit(ctx, s)
         assert not s.in_transaction()
-    assert await queued(redis, queue) == [("purge_idempotency_keys", wanted, {})]
+    assert await queued(redis, queue) == [
+        ("purge_idempotency_keys", jobs.qualified(queue, wanted), {})]
 
 
 # --- jobs held until commit -----------------------------------------------------------------
@@ -103,9 +104,31 @@ async def test_send_puts_the_jobs_in_the_named_arq_queue(redis, queue):
     pending = [jobs.Job("route_ticket", first, {"ticket_id": 7}),
                jobs.Job("deliver", second, {"webhook_id": 3, "attempt": 1})]
     assert await jobs.send(redis, pending, queue_name=queue) == 2
-    assert await queued(redis, queue) == sorted([("route_ticket", first, {"ticket_id": 7}),
-                                                 ("deliver", second,
-                                                  {"webhook_id": 3, "attempt": 1})])
+    assert await queued(redis, queue) == sorted([
+        ("route_ticket", jobs.qualified(queue, first), {"ticket_id": 7}),
+        ("deliver", jobs.qualified(queue, second), {"webhook_id": 3, "attempt": 1})])
+
+
+async def test_send_enqueues_a_batch_in_one_round_trip_skipping_known_ids(redis, queue):
+    known = job_id()
+    assert await jobs.send(redis, [jobs.Job("route_ticket", known, {"ticket_id": 1})],
+                           queue_name=queue) == 1
+    fresh = job_id()
+    batch = [jobs.Job("route_ticket", known, {"ticket_id": 1}),
+             jobs.Job("route_ticket", fresh, {"ticket_id": 2}),
+             jobs.Job("purge_idempotency_keys", None, {})]
+    assert await jobs.send(redis, batch, queue_name=queue) == 2
+    assert sorted(f for f, _, _ in await queued(redis, queue)) == [
+        "purge_idempotency_keys", "route_ticket", "route_ticket"]
+
+
+async def test_send_honours_defer_by(redis, queue):
+    await jobs.send(redis, [jobs.Job("purge_idempotency_keys", job_id(), {"_defer_by": 60})],
+                    queue_name=queue)
+    [(member, score)] = await redis.zrange(queue, 0, -1, withscores=True)
+    [job] = await redis.queued_jobs(queue_name=queue)
+    assert job.kwargs == {}
+    assert score >= job.enqueue_time.timestamp() * 1000 + 59_000
 
 
 async def test_sending_the_same_job_id_twice_queues_it_once(redis, queue):
@@ -129,7 +152,7 @@ async def test_send_while_redis_is_down_logs_and_does_not_raise(caplog):
     finally:
         await down.aclose()
     assert sent == 0
-    assert "could not enqueue route_ticket" in caplog.text
+    assert "could not enqueue ['route_ticket']" in caplog.text
 
 
 # --- through the route boundary (AppRoute) --------------------------------------------------
@@ -172,7 +195,7 @@ async def test_route_sends_deferred_jobs_only_after_its_commit(boundary_app, red
     response = await call(application, id=wanted)
     assert response.status_code == 200, response.text
     assert seen == [[]]
-    assert await queued(redis, queue) == [("purge_idempotency_keys", wanted, {})]
+    assert await queued(redis, queue) == [("purge_idempotency_keys", jobs.qualified(queue, wanted), {})]
     assert await session.scalar(select(IdempotencyKey.key).where(IdempotencyKey.key == wanted))
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from asgi_correlation_id import CorrelationIdMiddleware
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import Depends, FastAPI
 
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
@@ -69,16 +69,14 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     app.state.settings = settings
     app.state.redis = app.state.arq = None
 
-    v1 = APIRouter(prefix="/v1")
-    v1.include_router(auth_public_router)
-    v1.include_router(forms_public_router)
-    authenticated = APIRouter(dependencies=[Depends(authenticate)])
+    # Each domain router hangs straight off the app: every level of nesting costs a full
+    # route match per request in FastAPI's router, so the tree is kept one level deep.
+    for router in (auth_public_router, forms_public_router):
+        app.include_router(router, prefix="/v1")
     for router in (auth_router, desks_router, fields_router, staff_router, organizations_router,
                    customers_router, tickets_router, views_router, events_router, forms_router,
                    intake_router, routing_rules_router, routing_runs_router, webhooks_router):
-        authenticated.include_router(router)
-    v1.include_router(authenticated)
-    app.include_router(v1)
+        app.include_router(router, prefix="/v1", dependencies=[Depends(authenticate)])
     app.include_router(health_router)
 
     install_error_handlers(app)

@@ -10,7 +10,8 @@ CONTRACT (shared by the rules side and the worker side; keep these names and sha
      "assignee_id": int | None, "team_id": int | None,
      "created_at": aware datetime, "time_zone": IANA name (the desk's; "UTC" by default)}
   `created.weekday` (0 = Monday .. 6) and `created.hour` (0..23) are derived from created_at in
-  time_zone.
+  time_zone. `facts_from` also gives "id", "desk_id" and "number" (a `move_to_desk` sets
+  "desk_id" in `Plan.facts`; null for an unsaved ticket in the dry run).
 - `RuleSpec(id, name, conditions, actions, stop_processing)`: `conditions` is the validated
   conditions model of `app.routing.schemas`, `actions` a list of `app.routing.actions`
   RoutingAction models.
@@ -27,11 +28,19 @@ CONTRACT (shared by the rules side and the worker side; keep these names and sha
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import TypeAdapter
+
+from app.routing import actions as a
+from app.routing.conditions import Conditions, conditions_hold
+
 Facts = dict[str, Any]
+
+_ACTION = TypeAdapter(a.RoutingAction)
 
 
 @dataclass(frozen=True)
@@ -59,4 +68,69 @@ class Plan:
 
 def evaluate(rules: Sequence[RuleSpec], facts: Mapping[str, Any], *,
              org_actions: Sequence[Any] = ()) -> Plan:
-    raise NotImplementedError  # implemented by the routing-rules work
+    """The plan for one ticket in one desk (see the module docstring). `org_actions` and rule
+    actions may be models or their JSON dicts; conditions a `Conditions` model or its dict."""
+    plan = Plan(facts=copy.deepcopy(dict(facts)))
+    if _run(plan, None, org_actions):
+        return plan
+    for rule in rules:
+        if not conditions_hold(_conditions(rule.conditions), plan.facts):
+            continue
+        plan.matched.append(rule.id)
+        if _run(plan, rule.id, rule.actions) or rule.stop_processing:
+            break
+    return plan
+
+
+def _conditions(raw: Any) -> Conditions:
+    return raw if isinstance(raw, Conditions) else Conditions.model_validate(raw or {})
+
+
+def action_model(raw: Any) -> Any:
+    return _ACTION.validate_python(raw) if isinstance(raw, Mapping) else raw
+
+
+def _run(plan: Plan, rule_id: int | None, actions: Sequence[Any]) -> bool:
+    """Plan the actions in order; True once one moves the ticket out of the desk."""
+    for raw in actions:
+        action = action_model(raw)
+        plan.steps.append(Step(rule_id, action))
+        apply(action, plan.facts)
+        if isinstance(action, a.MoveToDesk):
+            plan.move_to = action.value
+            return True
+    return False
+
+
+def apply(action: Any, facts: Facts) -> None:
+    """An action's effect on the facts (in place). Replies change nothing; round-robin and
+    least-loaded set the team only (the executor picks the agent)."""
+    match action:
+        case a.AssignAgent(value=user_id):
+            facts["assignee_id"] = user_id
+        case a.AssignTeam(value=team_id) | a.AssignRoundRobin(value=team_id) | \
+                a.AssignLeastLoaded(value=team_id):
+            facts["team_id"] = team_id
+        case a.SetPriority(value=priority):
+            facts["priority"] = priority.value
+        case a.SetStatus(value=status):
+            facts["status"] = status.value
+        case a.SetType(value=type_):
+            facts["type"] = type_
+        case a.SetField(value=a.FieldValue(key=key, value=value)):
+            custom = dict(facts.get("custom_fields") or {})
+            if value is None:
+                custom.pop(key, None)
+            else:
+                custom[key] = value
+            facts["custom_fields"] = custom
+        case a.AddTags(value=tags):
+            facts["tags"] = list(dict.fromkeys([*(facts.get("tags") or []), *tags]))
+        case a.RemoveTags(value=tags):
+            facts["tags"] = [t for t in facts.get("tags") or [] if t not in set(tags)]
+        case a.MoveToDesk(value=desk_id):
+            facts["desk_id"] = desk_id
+        case a.Reply():
+            pass
+        case _:
+            raise TypeError(f"not a routing action: {action!r}")

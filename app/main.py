@@ -21,9 +21,12 @@ from app.customers.router import router as customers_router
 from app.desks.router import router as desks_router
 from app.events.router import router as events_router
 from app.fields.router import router as fields_router
+from app.forms.cors import PublicCORSMiddleware, parse_origins
 from app.forms.router import public_router as forms_public_router
 from app.forms.router import router as forms_router
+from app.forms.survey_router import router as forms_survey_router
 from app.health.router import public_router as health_router
+from app.intake.router import attachments_router
 from app.intake.router import router as intake_router
 from app.organizations.router import router as organizations_router
 from app.routing.router import router as routing_rules_router
@@ -75,13 +78,18 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         app.include_router(router, prefix="/v1")
     for router in (auth_router, desks_router, fields_router, staff_router, organizations_router,
                    customers_router, tickets_router, views_router, events_router, forms_router,
-                   intake_router, routing_rules_router, routing_runs_router, webhooks_router):
+                   intake_router, attachments_router, routing_rules_router, routing_runs_router,
+                   webhooks_router):
         app.include_router(router, prefix="/v1", dependencies=[Depends(authenticate)])
+    app.include_router(forms_survey_router, prefix="/v1", dependencies=[Depends(authenticate)])
     app.include_router(health_router)
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       overrides={"/v1/customers/import": settings.max_import_bytes})
+                       overrides={"/v1/customers/import": settings.max_import_bytes,
+                                  "/v1/inbound/email": settings.max_email_bytes})
+    if portal_origins := parse_origins(settings.portal_origins):
+        app.add_middleware(PublicCORSMiddleware, origins=portal_origins)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     _register_problem_schema(app)

@@ -14,8 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
+import re2
 from pydantic import (
     AnyHttpUrl,
     AwareDatetime,
@@ -78,6 +80,8 @@ class FieldSpec(BaseModel):
     min_length: int | None = Field(None, ge=0)
     max_length: int | None = Field(None, ge=1)
     pattern: Text | None = Field(None, max_length=500, description="Regular expression (text types).")
+    default: Any = Field(None, description="A value of the field's type: forms prefill it, and an "
+                         "optional answer left out takes it.")
 
     @field_validator("min", "max", mode="before")
     @classmethod
@@ -117,6 +121,11 @@ class FieldSpec(BaseModel):
                 re.compile(self.pattern)
             except re.error as exc:
                 raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
+        if self.default is not None:
+            try:
+                self.default = clean_value(self, self.default)
+            except FieldError as exc:
+                raise ValueError(f"default {exc.msg}") from exc
         return self
 
 
@@ -150,6 +159,16 @@ _DATETIME = TypeAdapter(AwareDatetime)
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,32}$")
 
 
+@lru_cache(maxsize=512)
+def matcher(pattern: str) -> Any:
+    """The compiled pattern: RE2 (linear time, so an answer cannot make a pattern backtrack for
+    minutes) when it can express it, else Python's `re` (lookarounds, backreferences)."""
+    try:
+        return re2.compile(pattern)
+    except re2.error:
+        return re.compile(pattern)
+
+
 def clean_value(spec: FieldSpec, value: Any, *, from_text: bool = False) -> Any:
     """The stored (JSON) form of one value, or FieldError. `from_text` parses CSV cells."""
     t = spec.type
@@ -163,7 +182,7 @@ def clean_value(spec: FieldSpec, value: Any, *, from_text: bool = False) -> Any:
             raise FieldError(f"must have at least {spec.min_length} characters", "string_too_short")
         if spec.max_length is not None and len(value) > spec.max_length:
             raise FieldError(f"must have at most {spec.max_length} characters", "string_too_long")
-        if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+        if spec.pattern is not None and not matcher(spec.pattern).fullmatch(value):
             raise FieldError(f"must match {spec.pattern}", "string_pattern_mismatch")
         if t is FieldType.email:
             try:

@@ -4,6 +4,8 @@ from app.models.customers import Customer
 from app.models.desks import Desk, DeskKind, DeskMember, MemberRole
 from app.models.events import Event
 from app.models.fields import FieldDefinition, FieldEntity
+from app.models.forms import Form, FormSubmission, FormVersion, SurveyResponse
+from app.models.intake import Attachment, InboundMessage
 from app.models.organizations import Organization, OrganizationDomain
 from app.models.routing import RoundRobinCursor, RoutingRule, RoutingRun
 from app.models.staff import ApiToken, IdempotencyKey, Team, TeamMember, User, UserRole
@@ -14,6 +16,7 @@ __all__ = [
     "PRIORITY_NAME",
     "PRIORITY_RANK",
     "ApiToken",
+    "Attachment",
     "Comment",
     "Customer",
     "Delivery",
@@ -24,13 +27,18 @@ __all__ = [
     "Event",
     "FieldDefinition",
     "FieldEntity",
+    "Form",
+    "FormSubmission",
+    "FormVersion",
     "IdempotencyKey",
+    "InboundMessage",
     "MemberRole",
     "Organization",
     "OrganizationDomain",
     "RoundRobinCursor",
     "RoutingRule",
     "RoutingRun",
+    "SurveyResponse",
     "Team",
     "TeamMember",
     "Ticket",

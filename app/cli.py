@@ -65,6 +65,19 @@ def worker() -> None:
     build_worker(settings).run()
 
 
+@cli.command()
+def smtp(host: Annotated[str, typer.Option()] = "127.0.0.1",
+         port: Annotated[int, typer.Option()] = 8025) -> None:
+    """Receive email by SMTP: mail to a desk's inbound addresses becomes tickets and replies."""
+    from app.core.logging import configure_logging
+    from app.intake.smtp import serve as serve_smtp
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    settings.require_database_url()
+    asyncio.run(serve_smtp(settings, host, port))
+
+
 @cli.command("create-admin")
 def create_admin(email: str,
                  name: Annotated[str | None, typer.Option(help="Display name.")] = None) -> None:

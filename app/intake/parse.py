@@ -1,0 +1,315 @@
+"""Raw RFC 822 bytes → `ParsedEmail`: pure, no database, never raises on bad mail.
+
+The standard `email` package does the MIME work (multipart, transfer encodings, RFC 2047/2231
+headers); this module picks the body (plain text preferred, HTML converted), decodes it whatever
+charset it claims, trims the quoted reply, lists the attachments and says whether the message
+was written by a machine (loop safety).
+"""
+
+from __future__ import annotations
+
+import codecs
+import email
+import email.policy
+import hashlib
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage, Message
+from email.utils import getaddresses, parseaddr
+
+import html2text
+
+# Headers naming the recipients, when no SMTP envelope does (the webhook).
+RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
+MAX_MESSAGE_ID = 255
+MAX_FILENAME = 255
+UNTITLED = "(no subject)"
+
+
+@dataclass(frozen=True)
+class ParsedAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+@dataclass(frozen=True)
+class ParsedEmail:
+    message_id: str  # normalised (no angle brackets); derived from the bytes when missing
+    references: list[str]  # In-Reply-To first, then References newest first, normalised
+    from_address: str
+    from_name: str
+    recipients: list[str]  # lower-cased, from the headers in RECIPIENT_HEADERS
+    subject: str
+    text: str  # the whole body as text
+    reply: str  # the body without the quoted reply (the whole body when nothing is left)
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+    auto_reason: str | None = None  # why this looks machine-written; None: a person wrote it
+
+
+def parse(raw: bytes) -> ParsedEmail:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    name, address = parseaddr(header(msg, "From"))
+    body = _body_part(msg)
+    text = clean_text(_body_text(body)).strip() if body is not None else ""
+    attachments: list[ParsedAttachment] = []
+    _collect_attachments(msg, body, attachments)
+    return ParsedEmail(
+        message_id=normalize_message_id(header(msg, "Message-ID"))
+        or "sha256:" + hashlib.sha256(raw).hexdigest(),
+        references=list(dict.fromkeys(message_ids(header(msg, "In-Reply-To"))
+                                      + message_ids(header(msg, "References"))[::-1])),
+        from_address=clean_text(address).strip().lower(),
+        from_name=clean_text(name).strip(),
+        recipients=recipients(msg),
+        subject=" ".join(clean_text(header(msg, "Subject")).split()),
+        text=text,
+        reply=trim_reply(text) or text,
+        attachments=attachments,
+        auto_reason=auto_reason(msg, address),
+    )
+
+
+# --- headers --------------------------------------------------------------------------------
+
+def header(msg: Message, name: str) -> str:
+    """A header's decoded value ('' when missing); a header the parser chokes on is read raw."""
+    try:
+        values = msg.get_all(name) or []
+    except Exception:  # malformed header: the raw text is better than a 500
+        values = [v for k, v in msg.raw_items() if k.lower() == name.lower()]
+    return ", ".join(str(v) for v in values).replace("\x00", "")
+
+
+def _first(msg: Message, name: str) -> str | None:
+    """The first (topmost: the newest) value of a header, None when missing."""
+    try:
+        value = msg.get(name)
+    except Exception:
+        value = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
+    return None if value is None else str(value).strip()
+
+
+def normalize_message_id(value: str) -> str:
+    """`<a@b>` → `a@b`; an id too long for the column is replaced by its hash."""
+    ids = message_ids(value)
+    if ids:
+        return ids[0]
+    bare = value.strip().strip("<>").strip()
+    return _short(bare) if bare and " " not in bare else ""
+
+
+def message_ids(value: str) -> list[str]:
+    """The `<…>` message ids of an In-Reply-To or References header, in order."""
+    return [_short(m) for m in re.findall(r"<([^<>\s]+)>", value)]
+
+
+def _short(message_id: str) -> str:
+    if len(message_id) <= MAX_MESSAGE_ID:
+        return message_id
+    return "sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
+
+
+def recipients(msg: Message) -> list[str]:
+    found: list[str] = []
+    for name in RECIPIENT_HEADERS:
+        value = header(msg, name)
+        for _, address in getaddresses([value]) if value else []:
+            address = address.strip().lower()
+            if "@" in address and address not in found:
+                found.append(address)
+    return found
+
+
+AUTO_LOCAL_PARTS = {"mailer-daemon", "postmaster"}
+BULK_PRECEDENCE = {"bulk", "junk", "list"}
+SUPPRESS_TOKENS = {"all", "autoreply"}
+
+
+def auto_reason(msg: Message, from_address: str) -> str | None:
+    """Why a message must not become a ticket (auto-replies, bounces, bulk mail), or None."""
+    submitted = header(msg, "Auto-Submitted").strip().lower()
+    if submitted and submitted.split(";")[0].strip() != "no":
+        return f"Auto-Submitted: {submitted[:100]}"
+    precedence = header(msg, "Precedence").strip().lower()
+    if precedence in BULK_PRECEDENCE:
+        return f"Precedence: {precedence}"
+    suppress = {t.strip().lower() for t in header(msg, "X-Auto-Response-Suppress").split(",")}
+    if suppress & SUPPRESS_TOKENS:
+        return "X-Auto-Response-Suppress"
+    if header(msg, "X-Autoreply") or header(msg, "X-Autorespond"):
+        return "X-Autoreply"
+    if from_address.partition("@")[0].strip().lower() in AUTO_LOCAL_PARTS:
+        return f"sender {from_address.strip().lower()[:100]}"
+    if _first(msg, "Return-Path") in {"<>", ""}:
+        return "empty Return-Path (a bounce)"
+    if msg.get_content_type() == "multipart/report":
+        return "multipart/report (a delivery or read report)"
+    return None
+
+
+# --- body -----------------------------------------------------------------------------------
+
+def _body_part(msg: EmailMessage) -> EmailMessage | None:
+    try:
+        return msg.get_body(preferencelist=("plain", "html"))  # type: ignore[return-value]
+    except Exception:  # a structure the walker cannot follow
+        return None
+
+
+def _body_text(part: Message) -> str:
+    text = decode(part)
+    if part.get_content_subtype() == "html":
+        return html_to_text(text)
+    return text
+
+
+def decode(part: Message) -> str:
+    """A text part's content as str, whatever charset it claims: the declared one when the
+    bytes fit it, else UTF-8, else the declared (or replacement) characters."""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if not isinstance(payload, bytes):
+        payload = str(part.get_payload() or "").encode("utf-8", "replace")
+    charset = _charset(part)
+    for candidate, errors in ((charset, "strict"), ("utf-8", "strict"), (charset, "replace")):
+        try:
+            return payload.decode(candidate, errors)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return payload.decode("utf-8", "replace")
+
+
+def _charset(part: Message) -> str:
+    try:
+        charset = part.get_content_charset() or "us-ascii"
+    except Exception:
+        return "utf-8"
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return "utf-8"
+
+
+def html_to_text(html: str) -> str:
+    converter = html2text.HTML2Text()
+    converter.body_width = 0
+    converter.ignore_images = True
+    converter.unicode_snob = True
+    try:
+        return converter.handle(html).strip()
+    except Exception:  # html2text on pathological markup
+        return re.sub(r"<[^>]*>", "", html)
+
+
+def clean_text(value: str) -> str:
+    """What PostgreSQL can store: no NUL; line ends as `\\n`."""
+    return value.replace("\x00", "\ufffd").replace("\r\n", "\n").replace("\r", "\n")
+
+
+# --- quoted reply ---------------------------------------------------------------------------
+
+# A line where the quoted previous message starts; everything from it on is dropped.
+QUOTE_STARTS = [
+    re.compile(r"^-{2,}\s*original message\s*-{2,}\s*$", re.I),
+    re.compile(r"^-{2,}\s*forwarded message\s*-{2,}\s*$", re.I),
+    re.compile(r"^_{10,}\s*$"),  # Outlook: a rule, then From:/Sent:/To:
+]
+WROTE = re.compile(r"^(on|am|le|el|il|op)\s.{0,200}\b(wrote|schrieb|a écrit|escribió|ha scritto|"
+                   r"schreef)\b.{0,200}:\s*$", re.I)
+QUOTED_FROM = re.compile(r"^from:\s.+$", re.I)  # the header block of a quoted message
+SIGNATURE = "-- "
+
+
+def trim_reply(text: str) -> str:
+    """The new part of a reply: stops at the first quote marker (or the signature) and drops
+    `>` lines. Empty when nothing new is left."""
+    lines = text.split("\n")
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        if line == SIGNATURE or _starts_quote(lines, i):
+            break
+        if not line.lstrip().startswith(">"):
+            kept.append(line)
+    return "\n".join(kept).strip()
+
+
+def _starts_quote(lines: list[str], i: int) -> bool:
+    line = lines[i].strip()
+    if any(marker.match(line) for marker in QUOTE_STARTS) or WROTE.match(line):
+        return True
+    if QUOTED_FROM.match(line):  # "From: …" counts when Sent:/Date: follows
+        following = " ".join(x.strip().lower() for x in lines[i + 1:i + 4])
+        return "sent:" in following or "date:" in following
+    # "On Mon, 1 Jan 2024 at 10:00, Ana <ana@acme.example>" / "wrote:" split over two lines
+    if i + 1 < len(lines) and re.match(r"^(on|am|le)\s", line, re.I):
+        return bool(WROTE.match(line + " " + lines[i + 1].strip()))
+    return False
+
+
+# --- attachments ----------------------------------------------------------------------------
+
+def _collect_attachments(part: Message, body: Message | None,
+                         out: list[ParsedAttachment]) -> None:
+    if part is body:
+        return
+    ctype = part.get_content_type()
+    if ctype == "message/rfc822":  # a forwarded message: kept whole, as an .eml file
+        inner = part.get_payload()
+        content = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
+        out.append(ParsedAttachment(_filename(part, len(out), ".eml"), ctype, content))
+        return
+    if part.is_multipart():
+        for sub in part.get_payload():  # type: ignore[union-attr]
+            _collect_attachments(sub, body, out)
+        return
+    if not _is_attachment(part):
+        return
+    try:
+        content = part.get_payload(decode=True)
+    except Exception:
+        content = None
+    if not isinstance(content, bytes):
+        content = b""
+    out.append(ParsedAttachment(_filename(part, len(out)), _media_type(ctype), content))
+
+
+def _media_type(value: str) -> str:
+    """A media type fit to store and to serve again: `type/subtype` of token characters."""
+    return value if re.fullmatch(r"[\w.+-]{1,100}/[\w.+-]{1,150}", value) else (
+        "application/octet-stream")
+
+
+def _is_attachment(part: Message) -> bool:
+    """Files: a part marked attachment or named, or any non-text leaf (inline images); an
+    unnamed text part is an alternative of the body, not a file."""
+    try:
+        disposition, filename = part.get_content_disposition(), part.get_filename()
+    except Exception:
+        disposition, filename = "attachment", None
+    return disposition == "attachment" or bool(filename) or part.get_content_maintype() != "text"
+
+
+def _filename(part: Message, index: int, extension: str | None = None) -> str:
+    try:
+        name = part.get_filename() or ""
+    except Exception:
+        name = ""
+    name = re.sub(r"[\x00-\x1f\x7f]", "", clean_text(str(name)))
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip().lstrip(".")
+    if not name:
+        extension = extension or mimetypes.guess_extension(part.get_content_type()) or ".bin"
+        name = f"attachment-{index + 1}{extension}"
+    if len(name) > MAX_FILENAME:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[:MAX_FILENAME - len(ext) - 1] + dot + ext) if dot and len(ext) < 16 else (
+            name[:MAX_FILENAME])
+    return name

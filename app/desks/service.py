@@ -22,6 +22,8 @@ from app.models import (
     Desk,
     DeskKind,
     DeskMember,
+    FormSubmission,
+    InboundMessage,
     MemberRole,
     Organization,
     Team,
@@ -32,7 +34,8 @@ from app.models import (
 RESETTABLE_KINDS = {DeskKind.staging, DeskKind.sandbox}
 # Desk-owned content that a reset deletes (configuration such as members stays). Each domain
 # adds its tables here as it lands: tickets, customers, organizations.
-RESET_MODELS: tuple[Any, ...] = (Ticket, Customer, Organization)
+# Tickets first: their comments, attachments, submissions and survey answers go with them.
+RESET_MODELS: tuple[Any, ...] = (Ticket, Customer, Organization, FormSubmission, InboundMessage)
 
 
 async def get(session: AsyncSession, scope: DeskScope, desk_id: int, *,

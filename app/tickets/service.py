@@ -26,12 +26,14 @@ from app.events import service as events
 from app.fields import service as fields
 from app.models import (
     PRIORITY_RANK,
+    Attachment,
     Comment,
     Customer,
     Desk,
     DeskCounter,
     DeskMember,
     FieldEntity,
+    SurveyResponse,
     TeamMember,
     Ticket,
     User,
@@ -270,6 +272,11 @@ async def _team_in(session: AsyncSession, desk_id: int, team_id: int | None) -> 
     return team_id if has is not None else None
 
 
+# Desk-owned rows that belong to a ticket and go where it goes. (Inbound messages stay with the
+# desk that received them: their Message-IDs are deduplicated per receiving desk.)
+TICKET_CHILDREN: tuple[Any, ...] = (Comment, Attachment, SurveyResponse)
+
+
 async def move(session: AsyncSession, scope: DeskScope | None, ticket: Ticket, target: Desk,
                requester: Customer) -> Ticket:
     """Move a ticket into `target` (checked by the caller): new number there, the requester
@@ -287,8 +294,9 @@ async def move(session: AsyncSession, scope: DeskScope | None, ticket: Ticket, t
                                   _comments_text(ticket.id))
     ticket.updated_at = func.now()
     await session.flush()
-    await session.execute(sa_update(Comment).where(Comment.ticket_id == ticket.id)
-                          .values(desk_id=target.id))
+    for child in TICKET_CHILDREN:
+        await session.execute(sa_update(child).where(child.ticket_id == ticket.id)
+                              .values(desk_id=target.id))
     await session.refresh(ticket)
     after = read(ticket).model_dump(mode="json")
     changes = events.diff(before, after)

@@ -316,3 +316,24 @@ async def test_an_organization_transfer_moves_its_customers_open_tickets(
     assert (await get_ticket(solved["id"]))["desk_id"] == source.id
     assert (await get_ticket(outsider["id"]))["desk_id"] == source.id
     assert sorted([(await get_ticket(t["id"]))["number"] for t in (ana, bob)]) == [1, 2]
+
+
+async def test_attachments_and_survey_answers_follow_a_transferred_ticket(
+        client, factory, session, admin_headers, new_ticket):
+    from sqlalchemy import select
+
+    from app.models import Attachment, SurveyResponse
+
+    source, target = await factory.desk("Source"), await factory.desk("Target")
+    ticket = await new_ticket(source.id, status="solved")
+    session.add(Attachment(desk_id=source.id, ticket_id=ticket["id"], filename="a.txt",
+                           content_type="text/plain", size=1, content=b"a"))
+    session.add(SurveyResponse(desk_id=source.id, ticket_id=ticket["id"], rating=5))
+    await session.flush()
+
+    ok(await _transfer(client, admin_headers, ticket["id"], target.id))
+
+    for model in (Attachment, SurveyResponse):
+        desks = (await session.scalars(
+            select(model.desk_id).where(model.ticket_id == ticket["id"]))).all()
+        assert desks == [target.id], model

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
 from app.models import Event
+from app.webhooks import dispatch
 
 SYSTEM_ACTOR = {"kind": "system", "id": None, "name": "Switchboard"}
 
@@ -39,6 +40,7 @@ def record(session: AsyncSession, *, type: str, desk_id: int | None, subject_typ
     event = Event(type=type, desk_id=desk_id, subject_type=subject_type, subject_id=subject_id,
                   actor=actor_of(scope), data=payload, changes=changes or None)
     session.add(event)
+    dispatch.kick(session)  # after the commit, a worker fans it out to the webhooks
     return event
 
 

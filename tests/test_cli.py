@@ -20,12 +20,12 @@ from sqlalchemy import func, select, text
 
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
-from app.core.migrate import alembic_config, upgrade
+from app.core.migrate import alembic_config
 from app.core.security import TOKEN_PREFIX, hash_token
 from app.main import create_app
 from app.models import ApiToken, User
 from tests.conftest import TEST_SECRET, bearer
-from tests.services import create_database, drop_database
+from tests.services import create_database, drop_database, migrated_database
 
 pytestmark = pytest.mark.committing
 
@@ -60,12 +60,8 @@ async def switchboard(*args: str, cwd: Path, **env: str) -> Run:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def migrated_url(services) -> AsyncIterator[str]:
-    url = await create_database(services.database_url)
-    try:
-        await asyncio.to_thread(upgrade, url)
+    async with migrated_database(services.database_url) as url:
         yield url
-    finally:
-        await drop_database(services.database_url, url)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -18,12 +17,11 @@ from sqlalchemy import select
 from app.core import jobs
 from app.core.db import Session, create_engine, create_sessionmaker, utcnow
 from app.core.errors import Conflict
-from app.core.migrate import upgrade
 from app.core.resources import redis_client
 from app.core.routing import api_router
 from app.models import IdempotencyKey
 from app.worker import build_worker, commit, purge_idempotency_keys
-from tests.services import create_database, drop_database
+from tests.services import migrated_database
 
 
 def idempotency_key(key: str, expires_in: timedelta) -> IdempotencyKey:
@@ -125,7 +123,7 @@ async def test_send_enqueues_a_batch_in_one_round_trip_skipping_known_ids(redis,
 async def test_send_honours_defer_by(redis, queue):
     await jobs.send(redis, [jobs.Job("purge_idempotency_keys", job_id(), {"_defer_by": 60})],
                     queue_name=queue)
-    [(member, score)] = await redis.zrange(queue, 0, -1, withscores=True)
+    [(_member, score)] = await redis.zrange(queue, 0, -1, withscores=True)
     [job] = await redis.queued_jobs(queue_name=queue)
     assert job.kwargs == {}
     assert score >= job.enqueue_time.timestamp() * 1000 + 59_000
@@ -214,12 +212,8 @@ async def test_route_that_fails_drops_its_deferred_jobs_with_its_rows(boundary_a
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def committed_url(services) -> AsyncIterator[str]:
-    url = await create_database(services.database_url)
-    try:
-        await asyncio.to_thread(upgrade, url)
+    async with migrated_database(services.database_url) as url:
         yield url
-    finally:
-        await drop_database(services.database_url, url)
 
 
 @pytest.mark.committing

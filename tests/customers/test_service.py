@@ -13,11 +13,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.core.db import create_engine
 from app.core.errors import Conflict, Unprocessable
-from app.core.migrate import upgrade
 from app.core.scope import DeskScope, Principal, Scope
 from app.customers.schemas import CustomerCreate
 from app.customers.service import create, find_or_create
@@ -25,7 +23,6 @@ from app.models import Customer, Desk, Event, Organization, OrganizationDomain
 from app.organizations import service as organizations
 from app.organizations.schemas import OrganizationCreate
 from tests.customers.helpers import events, organizations_in
-from tests.services import create_database, drop_database
 
 SCOPE = DeskScope(Principal("api_token", 0, "service test"), frozenset({Scope.admin.value}), None)
 
@@ -120,26 +117,6 @@ async def test_find_or_create_without_auto_create_makes_no_organization(session,
 
 
 # --- concurrency: real commits on separate connections ----------------------------------------
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def own_engine(services) -> AsyncIterator[AsyncEngine]:
-    """A database of this module's own: its transactions commit for real."""
-    url = await create_database(services.database_url)
-    try:
-        await asyncio.to_thread(upgrade, url)
-        engine = create_engine(url, pool_size=10)
-        try:
-            yield engine
-        finally:
-            await engine.dispose()
-    finally:
-        await drop_database(services.database_url, url)
-
-
-@pytest.fixture
-def own_sessions(own_engine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(own_engine, expire_on_commit=False, autoflush=False)
-
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def committed_desk(own_sessions) -> AsyncIterator[Any]:

@@ -19,35 +19,15 @@ from aiosmtpd.smtp import Envelope
 from aiosmtpd.smtp import Session as SMTPSession
 from arq.constants import job_key_prefix
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
-from app.core.migrate import upgrade
 from app.intake import smtp
 from app.models import Customer, Desk, InboundMessage, Ticket
 from tests.conftest import TEST_SECRET
 from tests.intake.conftest import mail
-from tests.services import create_database, drop_database
 
 pytestmark = pytest.mark.committing
-
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def own_url(services) -> AsyncIterator[str]:
-    url = await create_database(services.database_url)
-    try:
-        await asyncio.to_thread(upgrade, url)
-        yield url
-    finally:
-        await drop_database(services.database_url, url)
-
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def own_sessions(own_url) -> AsyncIterator[async_sessionmaker]:
-    engine = create_engine(own_url, pool_size=4)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 @pytest.fixture

@@ -13,41 +13,16 @@ import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth.service import create_admin
 from app.core.config import Settings
-from app.core.db import create_engine, create_sessionmaker
-from app.core.migrate import upgrade
 from app.main import create_app
 from app.models import Customer, Desk, Event, Ticket
 from tests.conftest import TEST_SECRET, bearer
-from tests.services import create_database, drop_database
 from tests.tickets.conftest import ticket_body
 
 pytestmark = pytest.mark.committing
-
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def own_url(services) -> AsyncIterator[str]:
-    url = await create_database(services.database_url)
-    try:
-        await asyncio.to_thread(upgrade, url)
-        yield url
-    finally:
-        await drop_database(services.database_url, url)
-
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def own_engine(own_url) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(own_url, pool_size=12)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-def own_sessions(own_engine) -> async_sessionmaker[AsyncSession]:
-    return create_sessionmaker(own_engine)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -23,14 +23,11 @@ import standardwebhooks
 from sqlalchemy import func, select
 
 from app.core.config import Settings
-from app.core.db import create_engine, create_sessionmaker
-from app.core.migrate import upgrade
 from app.events import service as events
 from app.main import create_app
 from app.models import Delivery, Desk, Event, Webhook
 from app.worker import build_worker
 from tests.conftest import TEST_SECRET, bearer
-from tests.services import create_database, drop_database
 from tests.tickets.conftest import ticket_body
 from tests.webhooks.receiver import Receiver, Reply, clear_queue, hook
 
@@ -38,23 +35,6 @@ pytestmark = [pytest.mark.committing,
               pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")]
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def own_url(services) -> AsyncIterator[str]:
-    url = await create_database(services.database_url)
-    try:
-        await asyncio.to_thread(upgrade, url)
-        yield url
-    finally:
-        await drop_database(services.database_url, url)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def own_sessions(own_url):
-    engine = create_engine(own_url, pool_size=4)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -17,6 +17,6 @@ COPY --from=build /opt/venv /opt/venv
 COPY alembic.ini ./
 COPY migrations ./migrations
 USER switchboard
-EXPOSE 8000
+EXPOSE 8000 2525
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
 CMD ["switchboard", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from typing import Any
 
 import typer
 import uvicorn
@@ -34,9 +35,11 @@ async def seed(settings: Settings) -> str:
     try:
         async with create_sessionmaker(engine)() as session:
             if not await session.scalar(select(func.count()).select_from(User)):
-                session.add(Desk(name="Demo desk", kind="standard",
-                                 description="Created by `switchboard dev`."))
-                session.add(Desk(name="Partner sandbox", kind="sandbox"))
+                demo = Desk(name="Demo desk", kind="standard",
+                            description="Created by `switchboard dev`.")
+                session.add_all([demo, Desk(name="Partner sandbox", kind="sandbox")])
+                await session.flush()
+                await _seed_demo(session, settings, demo.id)
             if token_file.exists():
                 secret = token_file.read_text().strip()
                 known = await session.scalar(select(ApiToken).where(
@@ -52,6 +55,36 @@ async def seed(settings: Settings) -> str:
     token_file.write_text(secret)
     token_file.chmod(0o600)
     return secret
+
+
+async def _seed_demo(session: Any, settings: Settings, desk_id: int) -> None:
+    """A published contact form (`/v1/public/forms/contact`) and a routing rule in the demo desk,
+    made through the services as the system would."""
+    from app.core.scope import DeskScope, Principal, Scope
+    from app.forms import service as forms
+    from app.forms.schemas import FormCreate
+    from app.routing import service as rules
+    from app.routing.schemas import RuleCreate
+
+    system = DeskScope(Principal("api_token", 0, "switchboard dev"),
+                       frozenset({Scope.admin.value}), None)
+    await forms.create(session, system, FormCreate.model_validate({
+        "desk_id": desk_id, "name": "Contact us", "slug": "contact", "published": True,
+        "fields": [
+            {"key": "email", "label": "Your email", "type": "email", "required": True,
+             "maps_to": "requester.email"},
+            {"key": "name", "label": "Your name", "type": "text", "maps_to": "requester.name"},
+            {"key": "subject", "label": "Subject", "type": "text", "required": True,
+             "max_length": 200, "maps_to": "subject"},
+            {"key": "message", "label": "How can we help?", "type": "textarea",
+             "required": True, "maps_to": "description"},
+        ]}), honeypot=settings.form_honeypot_field)
+    await rules.create(session, system, RuleCreate.model_validate({
+        "desk_id": desk_id, "name": "Urgent words raise the priority",
+        "conditions": {"any": [{"field": "subject", "op": "contains", "value": "urgent"},
+                               {"field": "subject", "op": "contains", "value": "outage"}]},
+        "actions": [{"type": "set_priority", "value": "urgent"},
+                    {"type": "add_tags", "value": ["urgent"]}]}))
 
 
 async def serve_all(settings: Settings, host: str, port: int) -> None:

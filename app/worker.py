@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
 from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
@@ -19,6 +18,7 @@ from app.core import idempotency, jobs
 from app.core.config import Settings, get_settings
 from app.core.resources import Resources
 from app.routing import tasks as routing_tasks
+from app.webhooks import delivery as webhook_delivery
 from app.webhooks import tasks as webhook_tasks
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or get_settings()
     resources = Resources.open(settings)
     ctx.update(settings=settings, resources=resources, sessionmaker=resources.sessionmaker,
-               http=httpx.AsyncClient(follow_redirects=False, timeout=10.0))
+               http=webhook_delivery.client(settings))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

@@ -46,12 +46,48 @@ class Settings(BaseSettings):
         0.05, gt=0, le=5, description="Seconds the worker waits between queue polls when idle.")
 
     # -- intake (forms, surveys, email) --
+    portal_origins: str = Field(
+        "", description="Comma-separated browser origins (`https://help.example.com`) allowed to "
+        "call `/v1/public/*` cross-origin (CORS); empty: none.")
+    form_max_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest public form submission body (413 past it).")
+    form_rate_limit_per_ip: int = Field(
+        10, ge=1, description="Public form submissions and survey answers per client IP a minute.")
+    form_rate_limit_per_form: int = Field(
+        120, ge=1, description="Submissions per form a minute, from all clients together.")
+    form_honeypot_field: str = Field(
+        "website", pattern=r"^[a-z][a-z0-9_]{0,63}$",
+        description="Hidden form input: a submission filling it is answered 201 and dropped.")
+    survey_link_ttl_seconds: int = Field(
+        7 * 24 * 3600, ge=60, description="How long a survey link stays valid.")
+    max_attachment_bytes: int = Field(
+        10 * 1024 * 1024, ge=0, description="Email attachments larger than this are not kept "
+        "(an internal note on the ticket names them).")
+    max_email_bytes: int = Field(
+        25 * 1024 * 1024, ge=1024, description="Largest inbound email, by SMTP or by webhook.")
+    smtp_hostname: str = Field("", description="Name in the SMTP greeting (default: the FQDN).")
 
     # -- routing --
+    routing_sweep_after_seconds: float = Field(
+        30, ge=0, description="A ticket still `pending` this long after creation is enqueued "
+        "again by the worker's sweep (every 15 s and at worker start).")
+    routing_retry_delay_seconds: float = Field(
+        1.0, ge=0, description="First backoff of a routing job after a transient failure "
+        "(doubles per try, at most 60 s).")
+    routing_lock_timeout_seconds: float = Field(
+        5.0, gt=0, description="How long routing waits for a row lock before retrying later.")
 
     # -- webhooks --
     webhook_allow_hosts: str = Field("", description="Comma-separated hosts/CIDRs exempt from SSRF.")
     webhook_allow_http: bool = False
+    webhook_timeout_seconds: float = Field(
+        10, gt=0, le=60, description="A delivery attempt's whole exchange, connect to last byte.")
+    webhook_lease_seconds: float = Field(
+        60, ge=1, description="How long an attempt is reserved for one worker; a worker killed "
+                              "mid-delivery leaves it to be retried after this.")
+    webhook_max_in_flight: int = Field(
+        5, ge=1, description="Attempts one webhook may have running at once (all workers): "
+                             "a slow subscriber holds no more of the workers' job slots.")
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,389 @@
+"""Routing a ticket for real: the plan of `engine.evaluate` applied in one transaction.
+
+`route(session, ticket_id)` locks the ticket (`SELECT … FOR UPDATE`) and does nothing unless it
+is still `pending`, so a job that runs twice (arq is at-least-once) routes once. Per desk:
+the organization's `routing_actions`, then the desk's enabled rules by position. A
+`move_to_desk` moves the ticket (through `tickets.service.move`) and the target desk's
+organization actions and rules run next, at most `MAX_HOPS` moves; one more is skipped with
+the reason recorded. Every action's outcome lands in the `routing_run`: `applied`, or
+`skipped` with why (an agent who left the desk, a field value the desk refuses, …); a skipped
+action never fails the run. The caller commits.
+
+The hot path is lean on round trips: one query locks the ticket and brings its requester, desk
+time zone, organization actions and the desk's rules (parsed once per rule version and kept);
+a round-robin turn is one statement; the ticket's changes are one `UPDATE … RETURNING`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Text, bindparam, cast, func, literal_column, select, true, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import utcnow
+from app.core.enums import TicketStatus
+from app.core.errors import AppError, Conflict, Unprocessable
+from app.core.fields import FieldSpec, merged
+from app.customers import service as customers
+from app.events import service as events
+from app.fields import service as fields
+from app.models import (
+    PRIORITY_RANK,
+    Customer,
+    Desk,
+    FieldEntity,
+    Organization,
+    RoutingRule,
+    RoutingRun,
+    Ticket,
+)
+from app.routing import actions as a
+from app.routing import assignment
+from app.routing.engine import RuleSpec, evaluate
+from app.routing.facts import facts_from
+from app.routing.service import spec_of
+from app.routing.template import TemplateFailure, render
+from app.tickets import service as tickets
+from app.tickets.schemas import CommentCreate, normalize_tag
+
+MAX_HOPS = 3
+MAX_TAGS = 50
+APPLIED, SKIPPED = "applied", "skipped"
+_SPECS: dict[tuple[Any, ...], RuleSpec] = {}
+_MAX_SPECS = 10_000
+
+
+def reason(exc: Exception) -> str:
+    """The message of a domain error, as a run records it."""
+    if isinstance(exc, AppError) and exc.errors:
+        return "; ".join(str(e.get("msg")) for e in exc.errors)
+    return str(exc)
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+_RULES = (
+    select(func.coalesce(func.jsonb_agg(aggregate_order_by(
+        func.jsonb_build_array(RoutingRule.id, RoutingRule.name,
+                               cast(RoutingRule.conditions, Text),
+                               cast(RoutingRule.actions, Text),
+                               RoutingRule.stop_processing),
+        RoutingRule.position, RoutingRule.id)), literal_column("'[]'::jsonb")))
+    .where(RoutingRule.desk_id == Ticket.desk_id, RoutingRule.enabled.is_(True))
+    .scalar_subquery())
+
+# `set_config(…, true)` in a CTE the query reads: the transaction's lock_timeout is set before
+# the row lock is waited for (rows are locked above the join), in the same round trip.
+_LOCK_TIMEOUT = select(func.set_config("lock_timeout", bindparam("lock_timeout"), True)
+                       .label("lock_timeout")).cte("settings")
+
+_LOAD = (
+    select(Ticket, Customer.email, Customer.name, Customer.phone,
+           Desk.settings["time_zone"].astext, Organization.routing_actions, _RULES,
+           _LOCK_TIMEOUT.c.lock_timeout)
+    .join(Customer, Customer.id == Ticket.requester_id)
+    .join(Desk, Desk.id == Ticket.desk_id)
+    .join(_LOCK_TIMEOUT, true())
+    .outerjoin(Organization, (Organization.id == Ticket.organization_id)
+               & (Organization.desk_id == Ticket.desk_id))
+    .where(Ticket.id == bindparam("ticket_id"))
+    .with_for_update(of=Ticket)
+    .execution_options(populate_existing=True))  # built once: its cache key is memoized
+
+
+# The columns actions change. The ticket is locked: writing every one (changed or not) keeps
+# this one constant statement, built once.
+ROUTED = ("assignee_id", "team_id", "priority", "status", "solved_at", "type", "tags",
+          "custom_fields")
+_WRITE = (
+    update(Ticket).where(Ticket.id == bindparam("ticket_id"))
+    .values({**{c: bindparam(f"new_{c}", type_=Ticket.__table__.c[c].type) for c in ROUTED},
+             "routing_state": "done", "version": Ticket.version + 1, "updated_at": func.now()})
+    .returning(Ticket)
+    .execution_options(populate_existing=True, synchronize_session=False))
+
+
+@dataclass
+class Loaded:
+    """A locked ticket and what routing it in its current desk needs."""
+
+    ticket: Ticket
+    requester: SimpleNamespace
+    time_zone: str
+    org_actions: list[Any]
+    rule_rows: list[list[Any]]
+
+    @property
+    def rules(self) -> list[RuleSpec]:
+        """Parsed only when needed: a ticket already routed never meets a broken rule."""
+        return rule_specs(self.rule_rows)
+
+
+def rule_specs(rows: list[list[Any]]) -> list[RuleSpec]:
+    """`[id, name, conditions json, actions json, stop]` rows parsed, each version once."""
+    specs = []
+    for row in rows:
+        key = tuple(row)
+        spec = _SPECS.get(key)
+        if spec is None:
+            if len(_SPECS) >= _MAX_SPECS:
+                _SPECS.clear()
+            rule_id, name, conditions, actions, stop = row
+            spec = _SPECS[key] = spec_of(SimpleNamespace(  # type: ignore[arg-type]
+                id=rule_id, name=name, conditions=json.loads(conditions),
+                actions=json.loads(actions), stop_processing=stop))
+        specs.append(spec)
+    return specs
+
+
+async def load(session: AsyncSession, ticket_id: int, *,
+               lock_timeout: float | None = None) -> Loaded | None:
+    """Lock the ticket (waiting at most `lock_timeout` seconds for this and every later row
+    lock of the transaction; None: no limit) and load it with its requester, desk zone,
+    organization actions and rules."""
+    row = (await session.execute(_LOAD, {
+        "ticket_id": ticket_id, "lock_timeout": f"{int((lock_timeout or 0) * 1000)}ms"})).first()
+    if row is None:
+        return None
+    ticket, email, name, phone, zone, org_actions, rules, _ = row
+    return Loaded(ticket, SimpleNamespace(email=email, name=name, phone=phone), zone or "UTC",
+                  list(org_actions or []), rules)
+
+
+# --- applying -----------------------------------------------------------------------------------
+
+@dataclass
+class Entry:
+    """One action of the run, as `routing_runs.actions` stores it."""
+
+    desk_id: int
+    rule_id: int | None
+    action: Any
+    result: str = APPLIED
+    detail: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        dumped = self.action.model_dump(mode="json")
+        return {"desk_id": self.desk_id, "rule_id": self.rule_id, "type": dumped["type"],
+                "value": dumped["value"], "result": self.result, "detail": self.detail}
+
+
+@dataclass
+class Routing:
+    """Applies one ticket's plans; collects what happened for the run."""
+
+    session: AsyncSession
+    loaded: Loaded
+    matched: list[int] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    lock_timeout: float | None = None
+    hops: int = 0
+    changes: dict[str, Any] = field(default_factory=dict)
+    _specs: dict[int, list[FieldSpec]] = field(default_factory=dict)
+
+    @property
+    def ticket(self) -> Ticket:
+        return self.loaded.ticket
+
+    def value(self, column: str) -> Any:
+        return self.changes.get(column, getattr(self.ticket, column))
+
+    async def run(self) -> None:
+        while True:
+            loaded, ticket = self.loaded, self.loaded.ticket
+            facts = facts_from(ticket, requester_email=loaded.requester.email,
+                               time_zone=loaded.time_zone)
+            plan = evaluate(loaded.rules, facts, org_actions=loaded.org_actions)
+            self.matched += plan.matched
+            replies: list[Entry] = []
+            move: Entry | None = None
+            for step in plan.steps:
+                entry = Entry(ticket.desk_id, step.rule_id, step.action)
+                self.entries.append(entry)
+                if isinstance(step.action, a.Reply):
+                    replies.append(entry)
+                elif isinstance(step.action, a.MoveToDesk):
+                    move = entry
+                else:
+                    await self._apply(entry)
+            if self.changes or self.ticket.routing_state == "pending":
+                await self._write()
+            for entry in replies:
+                await self._reply(entry)
+            if replies:  # a comment touches the ticket's updated_at
+                await self.session.refresh(ticket)
+            if move is None or not await self._move(move):
+                return
+
+    async def _write(self) -> None:
+        """The desk's changes (and `routing_state='done'`) in one UPDATE … RETURNING."""
+        await self.session.execute(_WRITE, {"ticket_id": self.ticket.id,
+                                            **{f"new_{c}": self.value(c) for c in ROUTED}})
+        self.changes = {}
+
+    def _skip(self, entry: Entry, why: str) -> None:
+        entry.result, entry.detail = SKIPPED, why
+
+    async def _apply(self, entry: Entry) -> None:
+        desk_id, action, session = self.ticket.desk_id, entry.action, self.session
+        set_ = self.changes.__setitem__
+        try:
+            match action:
+                case a.AssignAgent(value=user_id):
+                    await tickets.check_assignee(session, desk_id, user_id, ["value"])
+                    set_("assignee_id", user_id)
+                case a.AssignTeam(value=team_id):
+                    await tickets.check_team(session, desk_id, team_id, ["value"])
+                    set_("team_id", team_id)
+                case a.AssignRoundRobin(value=team_id) | a.AssignLeastLoaded(value=team_id):
+                    if isinstance(action, a.AssignRoundRobin):
+                        chosen = await assignment.take_turn(session, desk_id, team_id)
+                    else:
+                        chosen = await assignment.least_loaded(session, desk_id, team_id,
+                                                               self.ticket.id)
+                    if chosen is None:
+                        await tickets.check_team(session, desk_id, team_id, ["value"])
+                        return self._skip(entry, f"team {team_id} has no active members")
+                    set_("team_id", team_id)
+                    set_("assignee_id", chosen)
+                    entry.detail = f"assigned user {chosen}"
+                case a.SetPriority(value=priority):
+                    set_("priority", PRIORITY_RANK[priority.value])
+                case a.SetStatus(value=status):
+                    self.changes.update(status_change(self.value("status"),
+                                                      self.value("solved_at"), status))
+                case a.SetType(value=type_):
+                    set_("type", type_)
+                case a.SetField(value=a.FieldValue(key=key, value=value)):
+                    cleaned = fields.check(await self._field_specs(), {key: value}, ["value"],
+                                           partial=True)
+                    set_("custom_fields", merged(self.value("custom_fields"), cleaned))
+                case a.AddTags(value=raw):
+                    added = list(dict.fromkeys([*self.value("tags"), *map(normalize_tag, raw)]))
+                    if len(added) > MAX_TAGS:
+                        return self._skip(entry, f"a ticket holds at most {MAX_TAGS} tags")
+                    set_("tags", added)
+                case a.RemoveTags(value=raw):
+                    gone = {normalize_tag(t) for t in raw}
+                    set_("tags", [t for t in self.value("tags") if t not in gone])
+                case _:
+                    raise TypeError(f"not an action to apply here: {action!r}")
+        except (Unprocessable, ValueError) as exc:
+            self._skip(entry, reason(exc))
+
+    async def _field_specs(self) -> list[FieldSpec]:
+        desk_id = self.ticket.desk_id
+        if desk_id not in self._specs:
+            self._specs[desk_id] = await fields.specs(self.session, desk_id, FieldEntity.ticket)
+        return self._specs[desk_id]
+
+    async def _reply(self, entry: Entry) -> None:
+        """A public comment by the system, rendered from the ticket as this desk's actions
+        left it (replies go out after the desk's other actions, so they tell the outcome)."""
+        template: a.ReplyTemplate = entry.action.value
+        requester = self.loaded.requester
+        try:
+            body = render(template.body, ticket=tickets.read(self.ticket).model_dump(mode="json"),
+                          requester={"name": requester.name, "email": requester.email})
+            if not body.strip():
+                return self._skip(entry, "the template rendered empty")
+            comment = await tickets.add_comment(self.session, None, self.ticket,
+                                                CommentCreate(body=body, public=True))
+        except (TemplateFailure, Conflict, ValueError) as exc:
+            return self._skip(entry, reason(exc))
+        entry.detail = f"comment {comment.id}"
+
+    async def _move(self, entry: Entry) -> bool:
+        """Move to the target desk and load what routing there needs; False (the entry
+        skipped, with why) ends the routing."""
+        target_id: int = entry.action.value
+        if self.hops >= MAX_HOPS:
+            self._skip(entry, f"stopped: at most {MAX_HOPS} moves between desks per routing")
+            return False
+        if target_id == self.ticket.desk_id:
+            self._skip(entry, "the ticket is already in this desk")
+            return False
+        target = await self.session.get(Desk, target_id)
+        if target is None or target.archived_at is not None:
+            self._skip(entry, f"desk {target_id} does not exist or is archived")
+            return False
+        requester = self.loaded.requester
+        moved_requester, _ = await customers.find_or_create(
+            self.session, None, target, requester.email, name=requester.name,
+            phone=requester.phone)
+        await tickets.move(self.session, None, self.ticket, target, moved_requester)
+        self.hops += 1
+        loaded = await load(self.session, self.ticket.id, lock_timeout=self.lock_timeout)
+        assert loaded is not None
+        self.loaded = loaded
+        return True
+
+
+def status_change(current: str, solved_at: Any, status: TicketStatus) -> dict[str, Any]:
+    """Pure: the columns a status change sets, as a PATCH does (`solved_at` set on solving,
+    kept on closing, cleared otherwise); nothing when the status stays."""
+    if status.value == current:
+        return {}
+    return {"status": status.value, "solved_at": utcnow() if status is TicketStatus.solved else (
+        solved_at if status is TicketStatus.closed else None)}
+
+
+async def lock_pending(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """The ticket, locked to the end of the transaction, if it still waits for routing."""
+    ticket = await session.scalar(
+        select(Ticket).where(Ticket.id == ticket_id).with_for_update(of=Ticket)
+        .execution_options(populate_existing=True))
+    if ticket is None or ticket.routing_state != "pending":
+        return None
+    return ticket
+
+
+async def set_lock_timeout(session: AsyncSession, seconds: float | None) -> None:
+    """Give up on a row lock after `seconds` (the transaction's own setting)."""
+    if seconds:
+        await session.execute(select(func.set_config("lock_timeout", f"{int(seconds * 1000)}ms",
+                                                     True)))
+
+
+async def route(session: AsyncSession, ticket_id: int, *, attempt: int = 1,
+                lock_timeout: float | None = None) -> RoutingRun | None:
+    """Route a pending ticket (see the module docstring); None when there is nothing to do."""
+    started = time.perf_counter()
+    loaded = await load(session, ticket_id, lock_timeout=lock_timeout)
+    if loaded is None or loaded.ticket.routing_state != "pending":
+        return None
+    ticket = loaded.ticket
+    before = tickets.read(ticket).model_dump(mode="json")
+    routing = Routing(session, loaded, lock_timeout=lock_timeout)
+    await routing.run()
+    ticket = routing.ticket
+    after = tickets.read(ticket).model_dump(mode="json")
+    changes = events.diff(before, after)
+    changes.pop("updated_at", None)
+    record_events(session, ticket, after, changes)
+    run = RoutingRun(ticket_id=ticket.id, desk_id=ticket.desk_id, attempt=attempt,
+                     outcome="done", matched_rule_ids=routing.matched,
+                     actions=[e.as_dict() for e in routing.entries], hops=routing.hops,
+                     duration_ms=round((time.perf_counter() - started) * 1000, 3))
+    session.add(run)
+    return run
+
+
+def record_events(session: AsyncSession, ticket: Ticket, data: dict[str, Any],
+                  changes: dict[str, Any]) -> None:
+    """`ticket.routed` always; `ticket.status_changed` and `ticket.assigned` as a PATCH would."""
+    def record(type_: str, what: dict[str, Any]) -> None:
+        events.record(session, type=type_, desk_id=ticket.desk_id, subject_type="ticket",
+                      subject_id=ticket.id, data=data, scope=None, changes=what)
+
+    record("ticket.routed", changes)
+    if "status" in changes:
+        record("ticket.status_changed", {"status": changes["status"]})
+    if "assignee_id" in changes:
+        record("ticket.assigned", {"assignee_id": changes["assignee_id"]})

@@ -8,6 +8,7 @@ from the settings (used by `switchboard worker` and `switchboard dev`); `WorkerS
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from arq import cron
@@ -66,7 +67,10 @@ def worker_options(settings: Settings) -> dict[str, Any]:
 
     return {
         "functions": FUNCTIONS,
-        "cron_jobs": CRON_JOBS,
+        # arq ids cron runs by name and time across every queue of a Redis: qualify the names,
+        # so deployments sharing a Redis never skip each other's sweeps.
+        "cron_jobs": [replace(c, name=jobs.qualified(settings.queue_name, c.name))
+                      for c in CRON_JOBS],
         "on_startup": on_startup,
         "on_shutdown": shutdown,
         "queue_name": settings.queue_name,

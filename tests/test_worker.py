@@ -244,3 +244,13 @@ async def test_real_worker_runs_an_enqueued_purge_against_its_database(committed
             assert (await s.scalars(select(IdempotencyKey.key))).all() == ["kept"]
     finally:
         await engine.dispose()
+
+
+def test_cron_jobs_are_named_per_queue_so_deployments_sharing_redis_do_not_collide(settings):
+    from app.worker import worker_options
+
+    other = settings.model_copy(update={"redis_namespace": "other"})
+    mine = {c.name for c in worker_options(settings)["cron_jobs"]}
+    theirs = {c.name for c in worker_options(other)["cron_jobs"]}
+    assert mine and not mine & theirs
+    assert all(name.startswith(settings.queue_name + ":") for name in mine)

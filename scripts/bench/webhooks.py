@@ -30,8 +30,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy import func, select
-
 from app.core import jobs
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
@@ -41,6 +39,7 @@ from app.events import service as events
 from app.models import Delivery, Desk, Webhook
 from app.webhooks import delivery, signing
 from scripts.bench.common import REPO_ROOT, log, percentile
+from sqlalchemy import func, select
 from tests.services import create_database, drop_database
 from tests.webhooks.receiver import Receiver
 

@@ -78,10 +78,9 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         app.include_router(router, prefix="/v1")
     for router in (auth_router, desks_router, fields_router, staff_router, organizations_router,
                    customers_router, tickets_router, views_router, events_router, forms_router,
-                   intake_router, attachments_router, routing_rules_router, routing_runs_router,
-                   webhooks_router):
+                   forms_survey_router, intake_router, attachments_router, routing_rules_router,
+                   routing_runs_router, webhooks_router):
         app.include_router(router, prefix="/v1", dependencies=[Depends(authenticate)])
-    app.include_router(forms_survey_router, prefix="/v1", dependencies=[Depends(authenticate)])
     app.include_router(health_router)
 
     install_error_handlers(app)

@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 import pytest
 import pytest_asyncio
-from arq.constants import job_key_prefix, result_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -134,6 +134,24 @@ async def test_sending_the_same_job_id_twice_queues_it_once(redis, queue):
     await jobs.send(redis, pending, queue_name=queue)
     await jobs.send(redis, pending, queue_name=queue)
     assert len(await redis.queued_jobs(queue_name=queue)) == 1
+
+
+async def test_withdraw_takes_queued_jobs_out_but_leaves_a_started_one(redis, queue):
+    queued_id, started, unknown = job_id(), job_id(), job_id()
+    await jobs.send(redis, [jobs.Job("route_ticket", i, {"ticket_id": n})
+                            for n, i in enumerate((queued_id, started))], queue_name=queue)
+    await redis.set(in_progress_key_prefix + jobs.qualified(queue, started), b"1", ex=60)
+    try:
+        assert await jobs.withdraw(redis, [queued_id, started, unknown], queue_name=queue) == 1
+        assert [i for _, i, _ in await queued(redis, queue)] == [jobs.qualified(queue, started)]
+        assert not await redis.exists(job_key_prefix + jobs.qualified(queue, queued_id))
+        assert await redis.exists(job_key_prefix + jobs.qualified(queue, started))
+    finally:
+        await redis.delete(in_progress_key_prefix + jobs.qualified(queue, started))
+
+
+async def test_withdraw_without_a_queue_or_jobs_does_nothing():
+    assert await jobs.withdraw(None, ["x"], queue_name="q") == 0
 
 
 async def test_send_without_a_queue_sends_nothing_and_does_not_raise():

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
         "(doubles per try, at most 60 s).")
     routing_lock_timeout_seconds: float = Field(
         5.0, gt=0, description="How long routing waits for a row lock before retrying later.")
+    routing_batch_size: int = Field(
+        50, ge=1, le=1000, description="Most tickets one routing job routes in its transaction: "
+        "its own, then other pending tickets of the desk no worker holds, oldest first (1: "
+        "one ticket per job).")
 
     # -- webhooks --
     webhook_allow_hosts: str = Field("", description="Comma-separated hosts/CIDRs exempt from SSRF.")

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import uuid4
 
 from arq.connections import ArqRedis
-from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
+from arq.constants import expires_extra_ms, in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms, to_ms, to_unix_ms
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,4 +96,32 @@ async def send(pool: ArqRedis | None, jobs: list[Job], *, queue_name: str) -> in
     except Exception:  # Redis down: the row still says what is due
         log.warning("could not enqueue %s; the sweeps will", [j.function for j in jobs],
                     exc_info=True)
+        return 0
+
+
+_WITHDRAW = f"""
+local removed = 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  if redis.call('EXISTS', '{in_progress_key_prefix}' .. id) == 0
+     and redis.call('ZREM', ARGV[1], id) == 1 then
+    redis.call('DEL', '{job_key_prefix}' .. id)
+    removed = removed + 1
+  end
+end
+return removed
+"""
+
+
+async def withdraw(pool: ArqRedis | None, job_ids: list[str], *, queue_name: str) -> int:
+    """Take queued jobs whose work is already done out of the queue, in one round trip; a job a
+    worker has started is left to run (our jobs are safe to run twice). Returns how many were
+    withdrawn; failures are logged, not raised: a job left queued only runs for nothing."""
+    if not job_ids or pool is None:
+        return 0
+    try:
+        return int(await pool.eval(_WITHDRAW, 0, queue_name,
+                                   *(qualified(queue_name, i) for i in job_ids)))
+    except Exception:
+        log.warning("could not withdraw %d job(s)", len(job_ids), exc_info=True)
         return 0

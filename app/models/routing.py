@@ -52,7 +52,9 @@ class RoutingRun(Base):
     hops: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float] = mapped_column(default=0.0, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # when the run was written (the end of its routing), not when its transaction began: a
+    # batch routes many tickets in one transaction
+    created_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
 
 
 class RoundRobinCursor(Base):

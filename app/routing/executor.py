@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Text, bindparam, cast, func, literal_column, select, true, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.db import utcnow
 from app.core.enums import TicketStatus
@@ -83,30 +84,49 @@ _RULES = (
 _LOCK_TIMEOUT = select(func.set_config("lock_timeout", bindparam("lock_timeout"), True)
                        .label("lock_timeout")).cte("settings")
 
-_LOAD = (
-    select(Ticket, Customer.email, Customer.name, Customer.phone,
-           Desk.settings["time_zone"].astext, Organization.routing_actions, _RULES,
-           _LOCK_TIMEOUT.c.lock_timeout)
-    .join(Customer, Customer.id == Ticket.requester_id)
-    .join(Desk, Desk.id == Ticket.desk_id)
-    .join(_LOCK_TIMEOUT, true())
-    .outerjoin(Organization, (Organization.id == Ticket.organization_id)
-               & (Organization.desk_id == Ticket.desk_id))
-    .where(Ticket.id == bindparam("ticket_id"))
-    .with_for_update(of=Ticket)
-    .execution_options(populate_existing=True))  # built once: its cache key is memoized
+
+def _loading(*criteria: Any, claim: bool = False) -> Any:
+    """A ticket locked with what routing it needs: by id (waiting for its lock), or, `claim`,
+    the oldest pending tickets matching `criteria` that no transaction holds."""
+    stmt = (
+        select(Ticket, Customer.email, Customer.name, Customer.phone,
+               Desk.settings["time_zone"].astext, Organization.routing_actions, _RULES,
+               func.now(), _LOCK_TIMEOUT.c.lock_timeout)
+        .join(Customer, Customer.id == Ticket.requester_id)
+        .join(Desk, Desk.id == Ticket.desk_id)
+        .join(_LOCK_TIMEOUT, true())
+        .outerjoin(Organization, (Organization.id == Ticket.organization_id)
+                   & (Organization.desk_id == Ticket.desk_id))
+        .where(*criteria)
+        .with_for_update(of=Ticket, skip_locked=claim)
+        .execution_options(populate_existing=True))  # built once: its cache key is memoized
+    if claim:
+        stmt = stmt.order_by(Ticket.created_at, Ticket.id).limit(bindparam("limit"))
+    return stmt
 
 
-# The columns actions change. The ticket is locked: writing every one (changed or not) keeps
-# this one constant statement, built once.
+_LOAD = _loading(Ticket.id == bindparam("ticket_id"))
+
+# Pending tickets of a desk that no transaction holds and no routing has tried yet (one that
+# failed once is left to its own job, so one bad ticket cannot fail the batches of others);
+# read from the partial index of pending tickets.
+_CLAIM = _loading(
+    Ticket.routing_state == "pending", Ticket.desk_id == bindparam("desk_id"),
+    Ticket.id != bindparam("ticket_id"),  # this transaction's own (locks do not skip it)
+    ~select(RoutingRun.id).where(RoutingRun.ticket_id == Ticket.id).exists(),
+    claim=True)
+
+
+# The columns actions change. The tickets are locked: every routed ticket writes each one
+# (changed or not) and its version and state, so one constant statement, run once for many
+# tickets (executemany: one round trip), writes them all.
 ROUTED = ("assignee_id", "team_id", "priority", "status", "solved_at", "type", "tags",
           "custom_fields")
+_WRITTEN = (*ROUTED, "routing_state", "version", "updated_at")
+_TICKETS = Ticket.__table__
 _WRITE = (
-    update(Ticket).where(Ticket.id == bindparam("ticket_id"))
-    .values({**{c: bindparam(f"new_{c}", type_=Ticket.__table__.c[c].type) for c in ROUTED},
-             "routing_state": "done", "version": Ticket.version + 1, "updated_at": func.now()})
-    .returning(Ticket)
-    .execution_options(populate_existing=True, synchronize_session=False))
+    update(_TICKETS).where(_TICKETS.c.id == bindparam("ticket_id"))
+    .values({c: bindparam(f"new_{c}", type_=_TICKETS.c[c].type) for c in _WRITTEN}))
 
 
 @dataclass
@@ -118,6 +138,7 @@ class Loaded:
     time_zone: str
     org_actions: list[Any]
     rule_rows: list[list[Any]]
+    now: Any  # the transaction's timestamp, which `updated_at` takes
 
     @property
     def rules(self) -> list[RuleSpec]:
@@ -147,13 +168,50 @@ async def load(session: AsyncSession, ticket_id: int, *,
     """Lock the ticket (waiting at most `lock_timeout` seconds for this and every later row
     lock of the transaction; None: no limit) and load it with its requester, desk zone,
     organization actions and rules."""
-    row = (await session.execute(_LOAD, {
-        "ticket_id": ticket_id, "lock_timeout": f"{int((lock_timeout or 0) * 1000)}ms"})).first()
-    if row is None:
-        return None
-    ticket, email, name, phone, zone, org_actions, rules, _ = row
+    row = (await session.execute(_LOAD, {"ticket_id": ticket_id,
+                                         "lock_timeout": _timeout(lock_timeout)})).first()
+    return None if row is None else _loaded(row)
+
+
+async def claim(session: AsyncSession, desk_id: int, limit: int, *, besides: int,
+                lock_timeout: float | None = None) -> list[Loaded]:
+    """Lock and load up to `limit` pending tickets of the desk, `besides` the one this
+    transaction routes, that no other transaction holds and no routing has tried yet, oldest
+    first."""
+    rows = await session.execute(_CLAIM, {"desk_id": desk_id, "limit": limit,
+                                          "ticket_id": besides,
+                                          "lock_timeout": _timeout(lock_timeout)})
+    return [_loaded(row) for row in rows]
+
+
+def _timeout(seconds: float | None) -> str:
+    return f"{int((seconds or 0) * 1000)}ms"
+
+
+def _loaded(row: Any) -> Loaded:
+    ticket, email, name, phone, zone, org_actions, rules, now, _ = row
     return Loaded(ticket, SimpleNamespace(email=email, name=name, phone=phone), zone or "UTC",
-                  list(org_actions or []), rules)
+                  list(org_actions or []), rules, now)
+
+
+@dataclass
+class Writes:
+    """Routed tickets' new column values, held back to be written together: the ticket objects
+    already carry them (as committed state, so the ORM writes nothing more). `flush` runs
+    before anything that reads or writes tickets (a least-loaded count, a reply, a move, the
+    commit)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, ticket: Ticket, values: dict[str, Any]) -> None:
+        for column, value in values.items():
+            set_committed_value(ticket, column, value)
+        self.rows.append({"ticket_id": ticket.id, **{f"new_{c}": v for c, v in values.items()}})
+
+    async def flush(self, session: AsyncSession) -> None:
+        if self.rows:
+            rows, self.rows = self.rows, []
+            await session.execute(_WRITE, rows)
 
 
 # --- applying -----------------------------------------------------------------------------------
@@ -180,6 +238,7 @@ class Routing:
 
     session: AsyncSession
     loaded: Loaded
+    writes: Writes
     matched: list[int] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     lock_timeout: float | None = None
@@ -213,7 +272,9 @@ class Routing:
                 else:
                     await self._apply(entry)
             if self.changes or self.ticket.routing_state == "pending":
-                await self._write()
+                self._write()
+            if replies or move:
+                await self.writes.flush(self.session)
             for entry in replies:
                 await self._reply(entry)
             if replies:  # a comment touches the ticket's updated_at
@@ -221,16 +282,23 @@ class Routing:
             if move is None or not await self._move(move):
                 return
 
-    async def _write(self) -> None:
-        """The desk's changes (and `routing_state='done'`) in one UPDATE … RETURNING."""
-        await self.session.execute(_WRITE, {"ticket_id": self.ticket.id,
-                                            **{f"new_{c}": self.value(c) for c in ROUTED}})
+    def _write(self) -> None:
+        """The desk's changes (and `routing_state='done'`), written with the batch's."""
+        ticket = self.ticket
+        self.writes.add(ticket, {**{c: self.value(c) for c in ROUTED}, "routing_state": "done",
+                                 "version": ticket.version + 1, "updated_at": self.loaded.now})
         self.changes = {}
 
     def _skip(self, entry: Entry, why: str) -> None:
         entry.result, entry.detail = SKIPPED, why
 
     async def _apply(self, entry: Entry) -> None:
+        # What actions read (members, teams, fields, cursors, open tickets) is never what the
+        # session holds pending (runs, events): no flush per ticket; they go at once at commit.
+        with self.session.no_autoflush:
+            await self._apply_action(entry)
+
+    async def _apply_action(self, entry: Entry) -> None:
         desk_id, action, session = self.ticket.desk_id, entry.action, self.session
         set_ = self.changes.__setitem__
         try:
@@ -245,6 +313,7 @@ class Routing:
                     if isinstance(action, a.AssignRoundRobin):
                         chosen = await assignment.take_turn(session, desk_id, team_id)
                     else:
+                        await self.writes.flush(session)  # counts the batch's assignments
                         chosen = await assignment.least_loaded(session, desk_id, team_id,
                                                                self.ticket.id)
                     if chosen is None:
@@ -352,15 +421,35 @@ async def set_lock_timeout(session: AsyncSession, seconds: float | None) -> None
 
 
 async def route(session: AsyncSession, ticket_id: int, *, attempt: int = 1,
-                lock_timeout: float | None = None) -> RoutingRun | None:
-    """Route a pending ticket (see the module docstring); None when there is nothing to do."""
+                lock_timeout: float | None = None, batch: int = 1,
+                ) -> tuple[RoutingRun | None, list[int]]:
+    """Route a pending ticket (see the module docstring), then up to `batch - 1` more pending
+    tickets of its desk (see `claim`) in the same transaction: a backlog drains with one
+    commit, one flush of runs and events and one job round trip for many tickets. The ticket's
+    run (None when there was nothing to do) and the ids of the others routed."""
     started = time.perf_counter()
     loaded = await load(session, ticket_id, lock_timeout=lock_timeout)
     if loaded is None or loaded.ticket.routing_state != "pending":
-        return None
+        return None, []
+    desk_id, writes = loaded.ticket.desk_id, Writes()
+    run = await _route(session, loaded, writes, attempt=attempt, lock_timeout=lock_timeout,
+                       started=started)
+    more = []
+    if batch > 1:
+        for other in await claim(session, desk_id, batch - 1, besides=ticket_id,
+                                 lock_timeout=lock_timeout):
+            await _route(session, other, writes, attempt=1, lock_timeout=lock_timeout,
+                         started=time.perf_counter())
+            more.append(other.ticket.id)
+    await writes.flush(session)
+    return run, more
+
+
+async def _route(session: AsyncSession, loaded: Loaded, writes: Writes, *, attempt: int,
+                 lock_timeout: float | None, started: float) -> RoutingRun:
     ticket = loaded.ticket
     before = tickets.read(ticket).model_dump(mode="json")
-    routing = Routing(session, loaded, lock_timeout=lock_timeout)
+    routing = Routing(session, loaded, writes, lock_timeout=lock_timeout)
     await routing.run()
     ticket = routing.ticket
     after = tickets.read(ticket).model_dump(mode="json")

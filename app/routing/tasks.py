@@ -73,16 +73,22 @@ def describe(exc: BaseException) -> str:
 
 
 async def route_ticket(ctx: dict[str, Any], ticket_id: int) -> str:
-    """Route one ticket; returns what happened (`done`, `skipped`, `failed`)."""
-    from app.worker import commit  # app.worker imports this module
-
+    """Route one ticket, and with it a batch of the desk's other pending tickets (their queued
+    jobs withdrawn after the commit); returns what happened to this one (`done`, `skipped`,
+    `failed`). A batch that fails is not retried as a batch: this ticket is routed alone at
+    once, and a retried job routes its ticket alone."""
     settings = ctx["settings"]
     job_try = int(ctx.get("job_try") or 1)
+    batch = settings.routing_batch_size if job_try == 1 else 1
     try:
-        async with ctx["sessionmaker"]() as session:
-            run = await executor.route(session, ticket_id, attempt=job_try,
-                                       lock_timeout=settings.routing_lock_timeout_seconds)
-            await commit(ctx, session)
+        try:
+            run, more = await _route(ctx, ticket_id, job_try, batch)
+        except Exception:
+            if batch == 1:
+                raise
+            log.info("routing batch of ticket %s failed; routing it alone", ticket_id,
+                     exc_info=True)
+            run, more = await _route(ctx, ticket_id, job_try, 1)
     except Exception as exc:
         if is_transient(exc) and job_try < MAX_TRIES:
             delay = backoff(job_try, settings.routing_retry_delay_seconds)
@@ -93,7 +99,21 @@ async def route_ticket(ctx: dict[str, Any], ticket_id: int) -> str:
         log.exception("routing ticket %s failed (try %d)", ticket_id, job_try)
         await _note(ctx, ticket_id, job_try, exc, final=True)
         return "failed"
+    if more:
+        await jobs.withdraw(ctx["redis"], [route_job_id(i) for i in more],
+                            queue_name=settings.queue_name)
     return "done" if run is not None else "skipped"
+
+
+async def _route(ctx: dict[str, Any], ticket_id: int, job_try: int,
+                 batch: int) -> tuple[RoutingRun | None, list[int]]:
+    from app.worker import commit  # app.worker imports this module
+
+    async with ctx["sessionmaker"]() as session:
+        routed = await executor.route(session, ticket_id, attempt=job_try, batch=batch,
+                                      lock_timeout=ctx["settings"].routing_lock_timeout_seconds)
+        await commit(ctx, session)
+    return routed
 
 
 async def _note(ctx: dict[str, Any], ticket_id: int, job_try: int, exc: BaseException, *,

@@ -405,3 +405,57 @@ async def test_move_to_an_archived_desk_is_skipped(ctx, session, factory):
     ticket = await new_ticket(session, desk)
     routed, run = await route(ctx, session, ticket)
     assert (routed.desk_id, run.hops, results(run)) == (desk.id, 0, [("move_to_desk", "skipped")])
+
+
+# --- batches: a job routes its ticket and the desk's other pending ones in one transaction ---
+
+async def routed_all(ctx, session, tickets_: list[Ticket]) -> list[Ticket]:
+    """Route the first ticket's job; every ticket, as stored, routed by that one job."""
+    assert await route_ticket(ctx, tickets_[0].id) == "done"
+    stored = [await reload(session, t.id) for t in tickets_]
+    assert [t.routing_state for t in stored] == ["done"] * len(tickets_)
+    for t in tickets_[1:]:
+        assert await route_ticket(ctx, t.id) == "skipped"
+    return stored
+
+
+async def test_a_batch_hands_out_round_robin_turns_in_ticket_order(ctx, session, factory):
+    desk = await factory.desk()
+    users = sorted([(await factory.user(desks=(desk.id,))).id for _ in range(3)])
+    team = await add_team(session, (desk.id,), users)
+    await add_rule(session, desk.id, [{"type": "assign_round_robin", "value": team}])
+    made = [await new_ticket(session, desk, subject=f"Ticket {i}") for i in range(4)]
+    stored = await routed_all(ctx, session, made)
+    assert [t.assignee_id for t in stored] == [*users, users[0]]
+
+
+async def test_least_loaded_counts_the_assignments_of_its_own_batch(ctx, session, factory):
+    desk = await factory.desk()
+    low, high = sorted([(await factory.user(desks=(desk.id,))).id for _ in range(2)])
+    team = await add_team(session, (desk.id,), [low, high])
+    await add_rule(session, desk.id, [{"type": "assign_least_loaded", "value": team}])
+    made = [await new_ticket(session, desk, subject=f"Ticket {i}") for i in range(4)]
+    stored = await routed_all(ctx, session, made)
+    assert [t.assignee_id for t in stored] == [low, high, low, high]
+
+
+async def test_replies_and_moves_inside_a_batch_see_each_tickets_routed_state(ctx, session,
+                                                                             factory):
+    first, second = await factory.desk("First"), await factory.desk("Second")
+    await add_rule(session, first.id, [
+        {"type": "set_priority", "value": "high"},
+        {"type": "reply", "value": {"body": "#{{ ticket.number }} is {{ ticket.priority }}"}},
+        {"type": "move_to_desk", "value": second.id}])
+    await add_rule(session, second.id, [{"type": "add_tags", "value": ["arrived"]}])
+    made = [await new_ticket(session, first, subject=f"Ticket {i}") for i in range(3)]
+    numbers = [t.number for t in made]
+    stored = await routed_all(ctx, session, made)
+    assert [(t.desk_id, t.priority, t.tags) for t in stored] == [(second.id, 2, ["arrived"])] * 3
+    for ticket, number in zip(stored, numbers, strict=True):
+        [comment] = list(await session.scalars(select(Comment)
+                                               .where(Comment.ticket_id == ticket.id)))
+        assert comment.body == f"#{number} is high"
+        [run] = await runs_of(session, ticket.id)
+        assert (run.hops, run.outcome) == (1, "done")
+        assert [e.type for e in await events_of(session, ticket.id)] == [
+            "ticket.created", "comment.created", "ticket.transferred", "ticket.routed"]

@@ -34,6 +34,8 @@ from app.models import (
     Ticket,
     User,
 )
+from app.routing import executor
+from app.routing.tasks import route_ticket
 from app.tickets import service as tickets
 from app.tickets.schemas import TicketCreate
 from app.tickets.service import route_job_id
@@ -208,10 +210,12 @@ async def test_rules_and_tickets_made_over_http_are_routed_by_a_real_worker(
         await clear_queue(redis, settings.queue_name)
 
 
+@pytest.mark.parametrize("batch", [1, 5])
 async def test_two_workers_hand_out_round_robin_turns_fairly_and_in_order(
-        own_url, own_sessions, services, redis, desk):
+        own_url, own_sessions, services, redis, desk, batch):
+    """Each job one ticket (every turn contended), or batches of five."""
     desk_id, _ = desk
-    settings = own_settings(own_url, services.redis_url)
+    settings = own_settings(own_url, services.redis_url, routing_batch_size=batch)
     team_id, members = await add_team(own_sessions, desk_id, 3)
     await add_rule(own_sessions, desk_id, [{"type": "assign_round_robin", "value": team_id}])
     ticket_ids = await new_tickets(own_sessions, desk_id, 24)
@@ -233,3 +237,87 @@ async def test_two_workers_hand_out_round_robin_turns_fairly_and_in_order(
     in_turn_order = [assignees[r.ticket_id] for r in runs]
     assert in_turn_order == members * 8  # each member 8 times, never the same one twice running
     assert cursor.last_user_id == members[-1]
+
+
+async def test_a_batch_routes_the_tickets_no_one_holds_and_withdraws_their_jobs(
+        own_url, own_sessions, services, redis, desk):
+    desk_id, _ = desk
+    settings = own_settings(own_url, services.redis_url, routing_batch_size=3)
+    await add_rule(own_sessions, desk_id, [{"type": "add_tags", "value": ["seen"]}])
+    first, held, second, third, fourth = await new_tickets(own_sessions, desk_id, 5)
+    queue = settings.queue_name
+    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": redis, "job_try": 1}
+    try:
+        assert await enqueue(redis, queue, [first, held, second, third, fourth]) == 5
+        async with own_sessions() as other:  # another transaction holds one ticket
+            await other.execute(select(Ticket).where(Ticket.id == held).with_for_update())
+            assert await route_ticket(ctx, first) == "done"
+            await other.rollback()
+        async with own_sessions() as s:
+            stored = dict((await s.execute(select(Ticket.id, Ticket.routing_state)
+                                           .where(Ticket.desk_id == desk_id))).all())
+            tags = dict((await s.execute(select(Ticket.id, Ticket.tags)
+                                         .where(Ticket.desk_id == desk_id))).all())
+        # its own ticket and the two oldest no one held: one batch of three
+        assert stored == {first: "done", held: "pending", second: "done", third: "done",
+                          fourth: "pending"}
+        assert tags[second] == tags[third] == ["seen"]
+        for ticket_id in (first, second, third):
+            [run] = await runs_of(own_sessions, ticket_id)
+            assert (run.outcome, run.attempt) == ("done", 1)
+        # the jobs of the tickets routed with it are gone; the others wait for a worker
+        queued = await redis.queued_jobs(queue_name=queue)
+        assert sorted(j.kwargs["ticket_id"] for j in queued
+                      if j.function == "route_ticket") == sorted([first, held, fourth])
+        for ticket_id in (second, third):
+            assert not await redis.exists(job_key_prefix
+                                          + jobs.qualified(queue, route_job_id(ticket_id)))
+        assert await route_ticket(ctx, second) == "skipped"
+    finally:
+        await clear_queue(redis, queue)
+
+
+async def test_a_batch_leaves_tickets_routing_already_tried_to_their_own_jobs(
+        own_url, own_sessions, services, redis, desk):
+    desk_id, _ = desk
+    settings = own_settings(own_url, services.redis_url)
+    first, tried, fresh = await new_tickets(own_sessions, desk_id, 3)
+    async with own_sessions() as s:
+        s.add(RoutingRun(ticket_id=tried, desk_id=desk_id, outcome="retrying", error="lost"))
+        await s.commit()
+    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": None, "job_try": 1}
+
+    assert await route_ticket(ctx, first) == "done"
+
+    async with own_sessions() as s:
+        states = dict((await s.execute(select(Ticket.id, Ticket.routing_state)
+                                       .where(Ticket.desk_id == desk_id))).all())
+    assert states == {first: "done", tried: "pending", fresh: "done"}
+
+
+async def test_a_failing_batch_routes_the_jobs_own_ticket_alone(
+        own_url, own_sessions, services, redis, desk, monkeypatch):
+    """One ticket that breaks routing (here: a fault injected for it) fails the batch that
+    claimed it; the job's own ticket is routed alone at once, the broken one stays pending
+    for its own job."""
+    desk_id, _ = desk
+    settings = own_settings(own_url, services.redis_url)
+    first, broken = await new_tickets(own_sessions, desk_id, 2)
+    real_route = executor._route
+
+    async def faulty(session, loaded, *args, **kwargs):
+        if loaded.ticket.id == broken:
+            raise RuntimeError("a bug for this ticket")
+        return await real_route(session, loaded, *args, **kwargs)
+
+    monkeypatch.setattr(executor, "_route", faulty)
+    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": None, "job_try": 1}
+
+    assert await route_ticket(ctx, first) == "done"
+
+    async with own_sessions() as s:
+        states = dict((await s.execute(select(Ticket.id, Ticket.routing_state)
+                                       .where(Ticket.desk_id == desk_id))).all())
+    assert states == {first: "done", broken: "pending"}
+    assert len(await runs_of(own_sessions, first)) == 1
+    assert await runs_of(own_sessions, broken) == []

@@ -9,9 +9,15 @@ the reason recorded. Every action's outcome lands in the `routing_run`: `applied
 `skipped` with why (an agent who left the desk, a field value the desk refuses, …); a skipped
 action never fails the run. The caller commits.
 
-The hot path is lean on round trips: one query locks the ticket and brings its requester, desk
-time zone, organization actions and the desk's rules (parsed once per rule version and kept);
-a round-robin turn is one statement; the ticket's changes are one `UPDATE … RETURNING`.
+A job routes its own ticket, then (`batch`) up to `batch - 1` more pending tickets of the desk
+that no other transaction holds, in the same transaction: a backlog drains with one commit per
+batch, and the jobs of the tickets routed with it are withdrawn from the queue (`tasks`).
+
+The hot path is lean on round trips: one query locks the ticket (or claims the batch) and
+brings requester, desk time zone, organization actions and the desk's rules (parsed once per
+rule version and kept); a round-robin turn is one statement; the tickets' changes are held
+back (`Writes`) and written by one executemany, and runs and events are inserted together at
+the commit.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ from app.models import DeskKind
 router = api_router(prefix="/desks", tags=["desks"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DeskRead)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=DeskRead,
+             responses=problem_responses(409))
 async def create_desk(payload: DeskCreate, session: Session, scope: DesksWrite,
                       response: Response) -> DeskRead:
     desk = await service.create(session, scope, payload)

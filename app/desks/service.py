@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete as sa_delete
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.concurrency import check_if_match
@@ -74,6 +75,7 @@ async def create(session: AsyncSession, scope: DeskScope, payload: DeskCreate) -
         raise Forbidden("A token limited to some desks cannot create desks.")
     desk = Desk(name=payload.name, kind=payload.kind, description=payload.description,
                 settings=payload.settings.model_dump(mode="json"))
+    await check_inbound_addresses(session, None, desk.settings)
     session.add(desk)
     await session.flush()
     if not scope.all_desks:
@@ -106,6 +108,31 @@ def merged_settings(current: dict[str, Any], patch: dict[str, Any]) -> dict[str,
         raise Unprocessable("Invalid desk settings.", errors=errors) from exc
 
 
+# One key for every change of inbound addresses: two desks cannot claim an address at once.
+_INBOUND_LOCK = 0x5357_6962  # "SWib"
+
+
+async def check_inbound_addresses(session: AsyncSession, desk_id: int | None,
+                                  settings: dict[str, Any]) -> None:
+    """409 when another desk (archived ones too: they may come back) already takes mail for
+    one of the addresses: an email must become a ticket in exactly one desk. Serialized by a
+    transaction lock, so two desks claiming one address at once cannot both succeed."""
+    addresses = settings.get("inbound_addresses") or []
+    if not addresses:
+        return
+    await session.execute(select(func.pg_advisory_xact_lock(_INBOUND_LOCK)))
+    held = Desk.settings["inbound_addresses"]
+    stmt = select(held).where(held.has_any(array(addresses)))
+    if desk_id is not None:
+        stmt = stmt.where(Desk.id != desk_id)
+    taken = {a for owned in await session.scalars(stmt) for a in owned} & set(addresses)
+    if taken:
+        shown = ", ".join(sorted(taken))
+        raise Conflict(f"Another desk already takes email for {shown}.", errors=[field_error(
+            ["body", "settings", "inbound_addresses"], f"already taken: {shown}",
+            "address_taken")])
+
+
 async def update(session: AsyncSession, scope: DeskScope, desk_id: int, payload: DeskUpdate,
                  if_match: str | None) -> Desk:
     desk = await get(session, scope, desk_id, for_update=True, manage=True)
@@ -118,6 +145,7 @@ async def update(session: AsyncSession, scope: DeskScope, desk_id: int, payload:
         desk.description = payload.description
     if payload.settings is not None:
         desk.settings = merged_settings(desk.settings, payload.settings)
+        await check_inbound_addresses(session, desk.id, desk.settings)
     await session.flush()
     await session.refresh(desk)
     return desk

@@ -116,6 +116,30 @@ async def test_desk_settings_are_stored_and_inbound_addresses_normalised(client,
     }
 
 
+async def test_an_inbound_address_takes_mail_for_one_desk_only(client, admin_headers, problem):
+    settings = {"inbound_addresses": ["Help@Acme.example"]}
+    first = await create_desk(client, admin_headers, settings=settings)
+    body = problem(await client.post("/v1/desks", json={"name": "Copy", "settings": {
+        "inbound_addresses": ["sales@acme.example", "help@acme.example"]}},
+        headers=admin_headers), 409)
+    assert "help@acme.example" in body["detail"] and "sales@" not in body["detail"]
+    assert only_error(body)["loc"] == ["body", "settings", "inbound_addresses"]
+
+    second = await create_desk(client, admin_headers, name="Second")
+    url = f"/v1/desks/{second['id']}"
+    problem(await client.patch(url, json={"settings": settings}, headers=admin_headers), 409)
+    # the first desk saving its own address again is fine; once it lets go, the second may
+    again = await client.patch(f"/v1/desks/{first['id']}", json={
+        "name": "First", "settings": settings}, headers=admin_headers)
+    assert again.status_code == 200, again.text
+    released = await client.patch(f"/v1/desks/{first['id']}", json={
+        "settings": {"inbound_addresses": []}}, headers=admin_headers)
+    assert released.status_code == 200, released.text
+    taken = await client.patch(url, json={"settings": settings}, headers=admin_headers)
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["settings"]["inbound_addresses"] == ["help@acme.example"]
+
+
 async def test_time_zone_that_is_not_iana_is_422_at_settings_time_zone(client, admin_headers,
                                                                        problem):
     for zone in ("Mars/Olympus_Mons", "GMT+25", ""):

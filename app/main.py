@@ -73,11 +73,14 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     app.state.redis = app.state.arq = None
 
     # Each domain router hangs straight off the app: every level of nesting costs a full
-    # route match per request in FastAPI's router, so the tree is kept one level deep.
+    # route match per request in FastAPI's router, so the tree is kept one level deep. FastAPI
+    # tries routes in order (about 25 calls each), so the hottest domain, tickets, comes first;
+    # none of the routers it now precedes serves a path under /v1/tickets.
+    app.include_router(tickets_router, prefix="/v1", dependencies=[Depends(authenticate)])
     for router in (auth_public_router, forms_public_router):
         app.include_router(router, prefix="/v1")
     for router in (auth_router, desks_router, fields_router, staff_router, organizations_router,
-                   customers_router, tickets_router, views_router, events_router, forms_router,
+                   customers_router, views_router, events_router, forms_router,
                    forms_survey_router, intake_router, attachments_router, routing_rules_router,
                    routing_runs_router, webhooks_router):
         app.include_router(router, prefix="/v1", dependencies=[Depends(authenticate)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import idna
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
@@ -15,6 +16,7 @@ class InvalidDomain(ValueError):
     pass
 
 
+@lru_cache(maxsize=4096)  # pure and hot (every new customer); IDNA encoding is slow
 def normalize_domain(raw: str) -> str:
     """`@Bücher.Example.` → `xn--bcher-kva.example`; raises InvalidDomain."""
     value = raw.strip().lower().removeprefix("@").rstrip(".")

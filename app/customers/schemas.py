@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import (
@@ -25,6 +26,7 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40,
 _EMAIL = TypeAdapter(Email)
 
 
+@lru_cache(maxsize=4096)  # pure, and every ticket's requester passes through it
 def normalize_email(raw: str) -> str:
     """The stored form of an address, the same however it arrives (API, import, intake):
     lower-cased, Unicode domain (`ana@xn--bcher-kva.example` → `ana@bücher.example`).

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.core.concurrency import check_if_match
 from app.core.domains import email_domain, is_public_mail_domain
@@ -70,27 +84,66 @@ async def find_or_create(session: AsyncSession, scope: DeskScope | None, desk: D
         email = normalize_email(email)
     except ValidationError as exc:
         raise invalid(loc, "must be an email address", "value_error") from exc
-    existing = await session.scalar(select(Customer).where(Customer.desk_id == desk.id,
-                                                           Customer.email == email))
-    if existing is not None:
-        return existing, False
     domain = email_domain(email)
     if _may_create_organization(desk, domain):
-        org_id: Any = await resolve_organization(session, desk, domain, scope)
-    else:  # the organization owning the domain, if any, looked up inside the INSERT
-        org_id = select(OrganizationDomain.organization_id).where(
-            OrganizationDomain.desk_id == desk.id, OrganizationDomain.domain == domain
-        ).scalar_subquery()
-    customer = await _insert(session, desk_id=desk.id, email=email, email_domain=domain,
-                             name=name, phone=phone, organization_id=org_id, custom_fields={})
+        customer, created = await _find_or_insert_resolving(session, scope, desk, email, domain,
+                                                            name, phone)
+    else:  # the hot path: found or inserted in one round trip
+        row = (await session.execute(_find_or_insert_statement(), {
+            "desk_id": desk.id, "email": email, "email_domain": domain, "name": name,
+            "phone": phone})).first()
+        customer, created = row if row is not None else (None, False)
     if customer is None:  # a concurrent request created it first
         customer = await session.scalar(select(Customer).where(Customer.desk_id == desk.id,
                                                                Customer.email == email))
         assert customer is not None
         return customer, False
-    events.record(session, type="customer.created", desk_id=desk.id, subject_type="customer",
-                  subject_id=customer.id, data=read(customer), scope=scope)
-    return customer, True
+    if created:
+        events.record(session, type="customer.created", desk_id=desk.id,
+                      subject_type="customer", subject_id=customer.id, data=read(customer),
+                      scope=scope)
+    return customer, created
+
+
+async def _find_or_insert_resolving(session: AsyncSession, scope: DeskScope | None, desk: Desk,
+                                    email: str, domain: str, name: str, phone: str | None
+                                    ) -> tuple[Customer | None, bool]:
+    """Find, else insert joining the domain's organization, created first if it is new (so
+    only a new customer creates one)."""
+    existing = await session.scalar(select(Customer).where(Customer.desk_id == desk.id,
+                                                           Customer.email == email))
+    if existing is not None:
+        return existing, False
+    org_id = await resolve_organization(session, desk, domain, scope)
+    customer = await _insert(session, desk_id=desk.id, email=email, email_domain=domain,
+                             name=name, phone=phone, organization_id=org_id, custom_fields={})
+    return customer, customer is not None
+
+
+@lru_cache(maxsize=1)
+def _find_or_insert_statement() -> Any:
+    """The desk's customer with an email, else a new one joining the organization that owns
+    the email's domain (if any), with a flag saying which; no row when a concurrent request
+    inserted it between the two. Built once: only the values change."""
+    table = Customer.__table__
+    desk_id, email = bindparam("desk_id", type_=Integer), bindparam("email", type_=String)
+    found = select(table).where(table.c.desk_id == desk_id, table.c.email == email).cte("found")
+    organization = select(OrganizationDomain.organization_id).where(
+        OrganizationDomain.desk_id == desk_id,
+        OrganizationDomain.domain == bindparam("email_domain", type_=String)).scalar_subquery()
+    values = {"desk_id": desk_id, "email": email,
+              "email_domain": bindparam("email_domain", type_=String),
+              "name": bindparam("name", type_=String),
+              "phone": bindparam("phone", type_=String), "organization_id": organization,
+              "custom_fields": literal_column("'{}'::jsonb"), "version": literal(1)}
+    inserted = (insert(table)
+                .from_select(list(values), select(*values.values())
+                             .where(~exists(select(found.c.id))))
+                .on_conflict_do_nothing(index_elements=["desk_id", "email"])
+                .returning(*table.c).cte("inserted"))
+    either = union_all(select(found, false().label("created")),
+                       select(inserted, true().label("created"))).subquery()
+    return select(aliased(Customer, either), either.c.created)
 
 
 async def _insert(session: AsyncSession, **values: object) -> Customer | None:

@@ -19,6 +19,7 @@ from app.core.ids import Id
 from app.core.text import Text
 from app.core.timestamps import UtcDatetime
 from app.customers.schemas import Email
+from app.models import PRIORITY_NAME
 
 
 class TicketSource(StrEnum):
@@ -148,8 +149,6 @@ class TicketRead(BaseModel):
     @field_validator("priority", mode="before")
     @classmethod
     def _priority_name(cls, value: Any) -> Any:
-        from app.models import PRIORITY_NAME
-
         return PRIORITY_NAME.get(value, value) if isinstance(value, int) else value
 
 

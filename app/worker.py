@@ -24,10 +24,15 @@ from app.webhooks import tasks as webhook_tasks
 
 log = logging.getLogger(__name__)
 
+MAX_JOBS = 20  # jobs one worker runs at once
+
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or get_settings()
-    resources = Resources.open(settings)
+    # A connection for every job that may run at once: a pool smaller than that would open and
+    # close overflow connections through every burst.
+    resources = Resources.open(settings, custom_plans=False,
+                               pool_size=max(settings.db_pool_size, MAX_JOBS))
     ctx.update(settings=settings, resources=resources, sessionmaker=resources.sessionmaker,
                http=webhook_delivery.client(settings))
 
@@ -76,7 +81,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "queue_name": settings.queue_name,
         "redis_settings": RedisSettings.from_dsn(settings.require_redis_url()),
         "job_timeout": 60,
-        "max_jobs": 20,
+        "max_jobs": MAX_JOBS,
         "poll_delay": settings.worker_poll_delay,
         "keep_result": 3600,
     }

@@ -12,15 +12,15 @@ import pytest
 import pytest_asyncio
 from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.core import jobs
 from app.core.db import Session, create_engine, create_sessionmaker, utcnow
 from app.core.errors import Conflict
-from app.core.resources import redis_client
+from app.core.resources import Resources, redis_client
 from app.core.routing import api_router
 from app.models import IdempotencyKey
-from app.worker import build_worker, commit, purge_idempotency_keys
+from app.worker import MAX_JOBS, build_worker, commit, purge_idempotency_keys, shutdown, startup
 from tests.services import migrated_database
 
 
@@ -272,3 +272,19 @@ def test_cron_jobs_are_named_per_queue_so_deployments_sharing_redis_do_not_colli
     theirs = {c.name for c in worker_options(other)["cron_jobs"]}
     assert mine and not mine & theirs
     assert all(name.startswith(settings.queue_name + ":") for name in mine)
+
+
+async def test_the_worker_reuses_plans_and_pools_a_connection_per_job_the_api_plans_per_value(
+        settings):
+    ctx: dict = {"settings": settings}
+    await startup(ctx)
+    api = Resources.open(settings)
+    try:
+        async with ctx["resources"].engine.connect() as conn:
+            assert await conn.scalar(text("SHOW plan_cache_mode")) == "auto"
+        async with api.engine.connect() as conn:
+            assert await conn.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
+        assert ctx["resources"].engine.pool.size() == max(settings.db_pool_size, MAX_JOBS)
+    finally:
+        await shutdown(ctx)
+        await api.close()

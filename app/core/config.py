@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         50, ge=1, le=1000, description="Most tickets one routing job routes in its transaction: "
         "its own, then other pending tickets of the desk no worker holds, oldest first (1: "
         "one ticket per job).")
+    routing_batch_after_seconds: float = Field(
+        0.5, ge=0, description="The queue is behind when a routing job starts this long after "
+        "it was enqueued: only then does it route a batch, of tickets pending at least this "
+        "long (fresh ones are routed sooner by their own jobs).")
 
     # -- webhooks --
     webhook_allow_hosts: str = Field("", description="Comma-separated hosts/CIDRs exempt from SSRF.")

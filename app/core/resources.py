@@ -23,8 +23,11 @@ class Resources:
     redis: ArqRedis | None
 
     @classmethod
-    def open(cls, settings: Settings) -> Resources:
-        engine = create_engine(settings.require_database_url(), pool_size=settings.db_pool_size)
+    def open(cls, settings: Settings, *, custom_plans: bool = True,
+             pool_size: int | None = None) -> Resources:
+        engine = create_engine(settings.require_database_url(),
+                               pool_size=pool_size or settings.db_pool_size,
+                               custom_plans=custom_plans)
         redis = redis_client(settings.redis_url) if settings.redis_url else None
         return cls(engine=engine, sessionmaker=create_sessionmaker(engine), redis=redis)
 

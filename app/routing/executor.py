@@ -25,10 +25,11 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, func, literal_column, select, true, update
+from sqlalchemy import Interval, Text, bindparam, cast, func, literal_column, select, true, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -113,11 +114,13 @@ def _loading(*criteria: Any, claim: bool = False) -> Any:
 
 _LOAD = _loading(Ticket.id == bindparam("ticket_id"))
 
-# Pending tickets of a desk that no transaction holds and no routing has tried yet (one that
-# failed once is left to its own job, so one bad ticket cannot fail the batches of others);
-# read from the partial index of pending tickets.
+# Pending tickets of a desk that have waited at least `waited` (the queue is behind: left to
+# their own jobs, fresh ones are routed sooner), that no transaction holds and no routing has
+# tried yet (one that failed once is left to its own job, so one bad ticket cannot fail the
+# batches of others); read from the partial index of pending tickets.
 _CLAIM = _loading(
     Ticket.routing_state == "pending", Ticket.desk_id == bindparam("desk_id"),
+    Ticket.created_at <= func.now() - bindparam("waited", type_=Interval),
     Ticket.id != bindparam("ticket_id"),  # this transaction's own (locks do not skip it)
     ~select(RoutingRun.id).where(RoutingRun.ticket_id == Ticket.id).exists(),
     claim=True)
@@ -180,12 +183,13 @@ async def load(session: AsyncSession, ticket_id: int, *,
 
 
 async def claim(session: AsyncSession, desk_id: int, limit: int, *, besides: int,
-                lock_timeout: float | None = None) -> list[Loaded]:
+                waited: float = 0.0, lock_timeout: float | None = None) -> list[Loaded]:
     """Lock and load up to `limit` pending tickets of the desk, `besides` the one this
-    transaction routes, that no other transaction holds and no routing has tried yet, oldest
-    first."""
+    transaction routes, pending for `waited` seconds or more, that no other transaction holds
+    and no routing has tried yet, oldest first."""
     rows = await session.execute(_CLAIM, {"desk_id": desk_id, "limit": limit,
                                           "ticket_id": besides,
+                                          "waited": timedelta(seconds=waited),
                                           "lock_timeout": _timeout(lock_timeout)})
     return [_loaded(row) for row in rows]
 
@@ -427,12 +431,13 @@ async def set_lock_timeout(session: AsyncSession, seconds: float | None) -> None
 
 
 async def route(session: AsyncSession, ticket_id: int, *, attempt: int = 1,
-                lock_timeout: float | None = None, batch: int = 1,
+                lock_timeout: float | None = None, batch: int = 1, waited: float = 0.0,
                 ) -> tuple[RoutingRun | None, list[int]]:
     """Route a pending ticket (see the module docstring), then up to `batch - 1` more pending
-    tickets of its desk (see `claim`) in the same transaction: a backlog drains with one
-    commit, one flush of runs and events and one job round trip for many tickets. The ticket's
-    run (None when there was nothing to do) and the ids of the others routed."""
+    tickets of its desk that have waited `waited` seconds or more (see `claim`) in the same
+    transaction: a backlog drains with one commit, one flush of runs and events and one job
+    round trip for many tickets. The ticket's run (None when there was nothing to do) and the
+    ids of the others routed."""
     started = time.perf_counter()
     loaded = await load(session, ticket_id, lock_timeout=lock_timeout)
     if loaded is None or loaded.ticket.routing_state != "pending":
@@ -443,7 +448,7 @@ async def route(session: AsyncSession, ticket_id: int, *, attempt: int = 1,
     more = []
     if batch > 1:
         for other in await claim(session, desk_id, batch - 1, besides=ticket_id,
-                                 lock_timeout=lock_timeout):
+                                 waited=waited, lock_timeout=lock_timeout):
             await _route(session, other, writes, attempt=1, lock_timeout=lock_timeout,
                          started=time.perf_counter())
             more.append(other.ticket.id)

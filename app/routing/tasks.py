@@ -16,7 +16,7 @@ still says: `sweep_routing` re-enqueues every ticket `pending` longer than
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from arq import cron
@@ -68,18 +68,27 @@ def backoff(job_try: int, base: float) -> float:
     return min(base * 2 ** max(job_try - 1, 0), MAX_BACKOFF_S)
 
 
+def waited_long(enqueue_time: datetime | None, now: datetime, after: float) -> bool:
+    """Pure: whether a job started `after` seconds or more past its enqueueing, so the queue
+    is behind and the job should route a batch (a job on time routes its ticket alone, with
+    no extra query)."""
+    return enqueue_time is not None and (now - enqueue_time).total_seconds() >= after
+
+
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
 
 
 async def route_ticket(ctx: dict[str, Any], ticket_id: int) -> str:
-    """Route one ticket, and with it a batch of the desk's other pending tickets (their queued
-    jobs withdrawn after the commit); returns what happened to this one (`done`, `skipped`,
-    `failed`). A batch that fails is not retried as a batch: this ticket is routed alone at
-    once, and a retried job routes its ticket alone."""
+    """Route one ticket, and, when the queue is behind (this job waited
+    `ROUTING_BATCH_AFTER_SECONDS` or more), a batch of the desk's other pending tickets with
+    it (their queued jobs withdrawn after the commit); returns what happened to this one
+    (`done`, `skipped`, `failed`). A batch that fails is not retried as a batch: this ticket is
+    routed alone at once, and a retried job routes its ticket alone."""
     settings = ctx["settings"]
     job_try = int(ctx.get("job_try") or 1)
-    batch = settings.routing_batch_size if job_try == 1 else 1
+    behind = waited_long(ctx.get("enqueue_time"), utcnow(), settings.routing_batch_after_seconds)
+    batch = settings.routing_batch_size if job_try == 1 and behind else 1
     try:
         try:
             run, more = await _route(ctx, ticket_id, job_try, batch)
@@ -110,8 +119,10 @@ async def _route(ctx: dict[str, Any], ticket_id: int, job_try: int,
     from app.worker import commit  # app.worker imports this module
 
     async with ctx["sessionmaker"]() as session:
+        settings = ctx["settings"]
         routed = await executor.route(session, ticket_id, attempt=job_try, batch=batch,
-                                      lock_timeout=ctx["settings"].routing_lock_timeout_seconds)
+                                      waited=settings.routing_batch_after_seconds,
+                                      lock_timeout=settings.routing_lock_timeout_seconds)
         await commit(ctx, session)
     return routed
 

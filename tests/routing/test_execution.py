@@ -4,11 +4,13 @@ order of evaluation, inside the test's rolled-back transaction."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from app.core.db import utcnow
 from app.models import (
     Comment,
     DeskMember,
@@ -409,9 +411,16 @@ async def test_move_to_an_archived_desk_is_skipped(ctx, session, factory):
 
 # --- batches: a job routes its ticket and the desk's other pending ones in one transaction ---
 
+def behind(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The ctx of a job that started late (the queue is behind), batching tickets of any age
+    (the test's tickets are as old as its transaction)."""
+    settings = ctx["settings"].model_copy(update={"routing_batch_after_seconds": 0})
+    return {**ctx, "settings": settings, "enqueue_time": utcnow() - timedelta(seconds=5)}
+
+
 async def routed_all(ctx, session, tickets_: list[Ticket]) -> list[Ticket]:
-    """Route the first ticket's job; every ticket, as stored, routed by that one job."""
-    assert await route_ticket(ctx, tickets_[0].id) == "done"
+    """Route the first ticket's job, late; every ticket, as stored, routed by that one job."""
+    assert await route_ticket(behind(ctx), tickets_[0].id) == "done"
     stored = [await reload(session, t.id) for t in tickets_]
     assert [t.routing_state for t in stored] == ["done"] * len(tickets_)
     for t in tickets_[1:]:
@@ -459,3 +468,15 @@ async def test_replies_and_moves_inside_a_batch_see_each_tickets_routed_state(ct
         assert (run.hops, run.outcome) == (1, "done")
         assert [e.type for e in await events_of(session, ticket.id)] == [
             "ticket.created", "comment.created", "ticket.transferred", "ticket.routed"]
+
+
+async def test_a_job_on_time_routes_its_ticket_alone(ctx, session, factory):
+    desk = await factory.desk()
+    await add_rule(session, desk.id, [{"type": "add_tags", "value": ["seen"]}])
+    first, second = [await new_ticket(session, desk, subject=f"Ticket {i}") for i in range(2)]
+    on_time = {**behind(ctx), "enqueue_time": utcnow()}
+    on_time["settings"] = on_time["settings"].model_copy(
+        update={"routing_batch_after_seconds": 1.0})
+    assert await route_ticket(on_time, first.id) == "done"
+    assert [(await reload(session, t.id)).routing_state for t in (first, second)] == [
+        "done", "pending"]

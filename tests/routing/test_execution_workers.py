@@ -8,19 +8,20 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 from arq.constants import job_key_prefix, result_key_prefix
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.auth.service import create_admin
 from app.core import jobs
 from app.core.config import Settings
-from app.core.db import create_engine, create_sessionmaker
+from app.core.db import create_engine, create_sessionmaker, utcnow
 from app.core.migrate import upgrade
 from app.main import create_app
 from app.models import (
@@ -215,7 +216,8 @@ async def test_two_workers_hand_out_round_robin_turns_fairly_and_in_order(
         own_url, own_sessions, services, redis, desk, batch):
     """Each job one ticket (every turn contended), or batches of five."""
     desk_id, _ = desk
-    settings = own_settings(own_url, services.redis_url, routing_batch_size=batch)
+    settings = own_settings(own_url, services.redis_url, routing_batch_size=batch,
+                            routing_batch_after_seconds=0)
     team_id, members = await add_team(own_sessions, desk_id, 3)
     await add_rule(own_sessions, desk_id, [{"type": "assign_round_robin", "value": team_id}])
     ticket_ids = await new_tickets(own_sessions, desk_id, 24)
@@ -242,11 +244,13 @@ async def test_two_workers_hand_out_round_robin_turns_fairly_and_in_order(
 async def test_a_batch_routes_the_tickets_no_one_holds_and_withdraws_their_jobs(
         own_url, own_sessions, services, redis, desk):
     desk_id, _ = desk
-    settings = own_settings(own_url, services.redis_url, routing_batch_size=3)
+    settings = own_settings(own_url, services.redis_url, routing_batch_size=3,
+                            routing_batch_after_seconds=0)
     await add_rule(own_sessions, desk_id, [{"type": "add_tags", "value": ["seen"]}])
     first, held, second, third, fourth = await new_tickets(own_sessions, desk_id, 5)
     queue = settings.queue_name
-    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": redis, "job_try": 1}
+    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": redis, "job_try": 1,
+           "enqueue_time": utcnow()}
     try:
         assert await enqueue(redis, queue, [first, held, second, third, fourth]) == 5
         async with own_sessions() as other:  # another transaction holds one ticket
@@ -280,12 +284,13 @@ async def test_a_batch_routes_the_tickets_no_one_holds_and_withdraws_their_jobs(
 async def test_a_batch_leaves_tickets_routing_already_tried_to_their_own_jobs(
         own_url, own_sessions, services, redis, desk):
     desk_id, _ = desk
-    settings = own_settings(own_url, services.redis_url)
+    settings = own_settings(own_url, services.redis_url, routing_batch_after_seconds=0)
     first, tried, fresh = await new_tickets(own_sessions, desk_id, 3)
     async with own_sessions() as s:
         s.add(RoutingRun(ticket_id=tried, desk_id=desk_id, outcome="retrying", error="lost"))
         await s.commit()
-    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": None, "job_try": 1}
+    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": None, "job_try": 1,
+           "enqueue_time": utcnow()}
 
     assert await route_ticket(ctx, first) == "done"
 
@@ -301,7 +306,7 @@ async def test_a_failing_batch_routes_the_jobs_own_ticket_alone(
     claimed it; the job's own ticket is routed alone at once, the broken one stays pending
     for its own job."""
     desk_id, _ = desk
-    settings = own_settings(own_url, services.redis_url)
+    settings = own_settings(own_url, services.redis_url, routing_batch_after_seconds=0)
     first, broken = await new_tickets(own_sessions, desk_id, 2)
     real_route = executor._route
 
@@ -311,7 +316,8 @@ async def test_a_failing_batch_routes_the_jobs_own_ticket_alone(
         return await real_route(session, loaded, *args, **kwargs)
 
     monkeypatch.setattr(executor, "_route", faulty)
-    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": None, "job_try": 1}
+    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": None, "job_try": 1,
+           "enqueue_time": utcnow()}
 
     assert await route_ticket(ctx, first) == "done"
 
@@ -321,3 +327,24 @@ async def test_a_failing_batch_routes_the_jobs_own_ticket_alone(
     assert states == {first: "done", broken: "pending"}
     assert len(await runs_of(own_sessions, first)) == 1
     assert await runs_of(own_sessions, broken) == []
+
+
+async def test_a_late_job_leaves_tickets_fresher_than_the_threshold_to_their_own_jobs(
+        own_url, own_sessions, services, desk):
+    desk_id, _ = desk
+    settings = own_settings(own_url, services.redis_url, routing_batch_after_seconds=30)
+    old, fresh = await new_tickets(own_sessions, desk_id, 2)
+    async with own_sessions() as s:  # `old` waited a minute, `fresh` just arrived
+        await s.execute(update(Ticket).where(Ticket.id == old).values(
+            created_at=utcnow() - timedelta(minutes=1)))
+        await s.commit()
+    first, *_ = await new_tickets(own_sessions, desk_id, 1)
+    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": None, "job_try": 1,
+           "enqueue_time": utcnow() - timedelta(minutes=1)}
+
+    assert await route_ticket(ctx, first) == "done"
+
+    async with own_sessions() as s:
+        states = dict((await s.execute(select(Ticket.id, Ticket.routing_state)
+                                       .where(Ticket.desk_id == desk_id))).all())
+    assert states == {first: "done", old: "done", fresh: "pending"}

@@ -18,7 +18,14 @@ from app.core.db import utcnow
 from app.core.enums import TicketStatus
 from app.models import Ticket
 from app.routing.executor import status_change
-from app.routing.tasks import MAX_BACKOFF_S, backoff, is_transient, route_ticket, sweep_routing
+from app.routing.tasks import (
+    MAX_BACKOFF_S,
+    backoff,
+    is_transient,
+    route_ticket,
+    sweep_routing,
+    waited_long,
+)
 from app.tickets.service import route_job_id
 from tests.routing.test_execution import add_rule, new_ticket, reload, runs_of
 
@@ -62,6 +69,13 @@ def test_a_transient_error_raised_from_another_is_transient():
 ])
 def test_bugs_and_bad_data_are_not_transient(exc):
     assert not is_transient(exc)
+
+
+def test_a_job_is_late_when_it_starts_the_threshold_or_more_after_its_enqueueing():
+    now = utcnow()
+    assert waited_long(now - timedelta(seconds=0.5), now, 0.5)
+    assert not waited_long(now - timedelta(seconds=0.4), now, 0.5)
+    assert not waited_long(None, now, 0.0)  # not run by arq: no batch
 
 
 def test_backoff_doubles_from_the_base_up_to_a_minute():

@@ -44,7 +44,8 @@ class Ticket(TimestampMixin, Base):
         Index("ix_tickets_tags", "tags", postgresql_using="gin"),
         Index("ix_tickets_custom_fields", "custom_fields", postgresql_using="gin",
               postgresql_ops={"custom_fields": "jsonb_path_ops"}),
-        Index("ix_tickets_routing_pending", "created_at",
+        # the tickets waiting for routing, by desk and age: a routing batch's claim, the sweep
+        Index("ix_tickets_routing_pending", "desk_id", "created_at",
               postgresql_where=text("routing_state = 'pending'")),
     )
 

@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from fastapi import FastAPI
+from redis.exceptions import WatchError
 from sqlalchemy import select, text
 
 from app.core import jobs
@@ -148,6 +149,28 @@ async def test_withdraw_takes_queued_jobs_out_but_leaves_a_started_one(redis, qu
         assert await redis.exists(job_key_prefix + jobs.qualified(queue, started))
     finally:
         await redis.delete(in_progress_key_prefix + jobs.qualified(queue, started))
+
+
+async def test_withdraw_makes_a_worker_claiming_the_job_at_that_moment_skip_it(redis, queue):
+    """arq claims a job by WATCHing its in-progress key, checking it and the queue, then
+    setting it in MULTI/EXEC; a withdraw in between must make that claim fail, or the worker
+    would start a job whose key is gone ("job expired")."""
+    withdrawn = job_id()
+    await jobs.send(redis, [jobs.Job("route_ticket", withdrawn, {"ticket_id": 1})],
+                    queue_name=queue)
+    in_progress = in_progress_key_prefix + jobs.qualified(queue, withdrawn)
+    try:
+        async with redis.pipeline(transaction=True) as pipe:  # arq's Worker.start_jobs
+            await pipe.watch(in_progress)
+            assert not await pipe.exists(in_progress)
+            assert await pipe.zscore(queue, jobs.qualified(queue, withdrawn))
+            assert await jobs.withdraw(redis, [withdrawn], queue_name=queue) == 1
+            pipe.multi()
+            pipe.psetex(in_progress, 60_000, b"1")
+            with pytest.raises(WatchError):
+                await pipe.execute()
+    finally:
+        await redis.delete(in_progress)
 
 
 async def test_withdraw_without_a_queue_or_jobs_does_nothing():

@@ -99,12 +99,17 @@ async def send(pool: ArqRedis | None, jobs: list[Job], *, queue_name: str) -> in
         return 0
 
 
+# A job no worker has started leaves the queue with its key. Its in-progress marker is set for
+# a moment first: a worker between its check of that marker (WATCHed) and its claim then
+# fails the claim and skips the job, instead of starting it and finding its key gone.
 _WITHDRAW = f"""
 local removed = 0
 for i = 2, #ARGV do
   local id = ARGV[i]
   if redis.call('EXISTS', '{in_progress_key_prefix}' .. id) == 0
-     and redis.call('ZREM', ARGV[1], id) == 1 then
+     and redis.call('ZSCORE', ARGV[1], id) then
+    redis.call('PSETEX', '{in_progress_key_prefix}' .. id, 10000, 'withdrawn')
+    redis.call('ZREM', ARGV[1], id)
     redis.call('DEL', '{job_key_prefix}' .. id)
     removed = removed + 1
   end

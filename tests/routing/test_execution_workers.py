@@ -165,6 +165,19 @@ async def runs_of(sessions, ticket_id: int) -> list[RoutingRun]:
                                     .order_by(RoutingRun.id)))
 
 
+def job_ctx(sessions, settings: Settings, redis: Any = None, *,
+            late: timedelta = timedelta(0)) -> dict[str, Any]:
+    """What arq hands a first try of a job enqueued `late` ago."""
+    return {"sessionmaker": sessions, "settings": settings, "redis": redis, "job_try": 1,
+            "enqueue_time": utcnow() - late}
+
+
+async def routing_states(sessions, desk_id: int) -> dict[int, str]:
+    async with sessions() as s:
+        return dict((await s.execute(select(Ticket.id, Ticket.routing_state)
+                                     .where(Ticket.desk_id == desk_id))).all())
+
+
 # --- tests ------------------------------------------------------------------------------------
 
 async def test_rules_and_tickets_made_over_http_are_routed_by_a_real_worker(
@@ -249,8 +262,7 @@ async def test_a_batch_routes_the_tickets_no_one_holds_and_withdraws_their_jobs(
     await add_rule(own_sessions, desk_id, [{"type": "add_tags", "value": ["seen"]}])
     first, held, second, third, fourth = await new_tickets(own_sessions, desk_id, 5)
     queue = settings.queue_name
-    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": redis, "job_try": 1,
-           "enqueue_time": utcnow()}
+    ctx = job_ctx(own_sessions, settings, redis)
     try:
         assert await enqueue(redis, queue, [first, held, second, third, fourth]) == 5
         async with own_sessions() as other:  # another transaction holds one ticket
@@ -289,15 +301,11 @@ async def test_a_batch_leaves_tickets_routing_already_tried_to_their_own_jobs(
     async with own_sessions() as s:
         s.add(RoutingRun(ticket_id=tried, desk_id=desk_id, outcome="retrying", error="lost"))
         await s.commit()
-    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": None, "job_try": 1,
-           "enqueue_time": utcnow()}
+    ctx = job_ctx(own_sessions, settings)
 
     assert await route_ticket(ctx, first) == "done"
 
-    async with own_sessions() as s:
-        states = dict((await s.execute(select(Ticket.id, Ticket.routing_state)
-                                       .where(Ticket.desk_id == desk_id))).all())
-    assert states == {first: "done", tried: "pending", fresh: "done"}
+    assert await routing_states(own_sessions, desk_id) == {first: "done", tried: "pending", fresh: "done"}
 
 
 async def test_a_failing_batch_routes_the_jobs_own_ticket_alone(
@@ -316,15 +324,11 @@ async def test_a_failing_batch_routes_the_jobs_own_ticket_alone(
         return await real_route(session, loaded, *args, **kwargs)
 
     monkeypatch.setattr(executor, "_route", faulty)
-    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": None, "job_try": 1,
-           "enqueue_time": utcnow()}
+    ctx = job_ctx(own_sessions, settings)
 
     assert await route_ticket(ctx, first) == "done"
 
-    async with own_sessions() as s:
-        states = dict((await s.execute(select(Ticket.id, Ticket.routing_state)
-                                       .where(Ticket.desk_id == desk_id))).all())
-    assert states == {first: "done", broken: "pending"}
+    assert await routing_states(own_sessions, desk_id) == {first: "done", broken: "pending"}
     assert len(await runs_of(own_sessions, first)) == 1
     assert await runs_of(own_sessions, broken) == []
 
@@ -339,12 +343,8 @@ async def test_a_late_job_leaves_tickets_fresher_than_the_threshold_to_their_own
             created_at=utcnow() - timedelta(minutes=1)))
         await s.commit()
     first, *_ = await new_tickets(own_sessions, desk_id, 1)
-    ctx = {"sessionmaker": own_sessions, "settings": settings, "redis": None, "job_try": 1,
-           "enqueue_time": utcnow() - timedelta(minutes=1)}
+    ctx = job_ctx(own_sessions, settings, late=timedelta(minutes=1))
 
     assert await route_ticket(ctx, first) == "done"
 
-    async with own_sessions() as s:
-        states = dict((await s.execute(select(Ticket.id, Ticket.routing_state)
-                                       .where(Ticket.desk_id == desk_id))).all())
-    assert states == {first: "done", old: "done", fresh: "pending"}
+    assert await routing_states(own_sessions, desk_id) == {first: "done", old: "done", fresh: "pending"}

@@ -195,6 +195,7 @@ async def claim(session: AsyncSession, desk_id: int, limit: int, *, besides: int
 
 
 def _timeout(seconds: float | None) -> str:
+    """PostgreSQL's `lock_timeout` value for `seconds` (None or 0: no limit)."""
     return f"{int((seconds or 0) * 1000)}ms"
 
 
@@ -426,8 +427,7 @@ async def lock_pending(session: AsyncSession, ticket_id: int) -> Ticket | None:
 async def set_lock_timeout(session: AsyncSession, seconds: float | None) -> None:
     """Give up on a row lock after `seconds` (the transaction's own setting)."""
     if seconds:
-        await session.execute(select(func.set_config("lock_timeout", f"{int(seconds * 1000)}ms",
-                                                     True)))
+        await session.execute(select(func.set_config("lock_timeout", _timeout(seconds), True)))
 
 
 async def route(session: AsyncSession, ticket_id: int, *, attempt: int = 1,

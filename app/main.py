@@ -13,6 +13,7 @@ from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers, problem_schemas
+from app.core.heap import freeze_startup_heap
 from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware
 from app.core.principal import authenticate
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         resources = Resources.open(settings)
         app.state.sessionmaker = resources.sessionmaker
         app.state.redis = app.state.arq = resources.redis
+        freeze_startup_heap()
         try:
             yield
         finally:

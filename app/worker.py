@@ -17,6 +17,7 @@ from arq.worker import Worker
 
 from app.core import idempotency, jobs
 from app.core.config import Settings, get_settings
+from app.core.heap import freeze_startup_heap
 from app.core.resources import Resources
 from app.routing import tasks as routing_tasks
 from app.webhooks import delivery as webhook_delivery
@@ -69,6 +70,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
         await startup(ctx)
+        freeze_startup_heap()
 
     return {
         "functions": FUNCTIONS,

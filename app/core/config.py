@@ -40,7 +40,11 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, ge=1)
     login_rate_limit_per_minute: int = Field(20, ge=1, description="Password grants per client IP.")
     idempotency_ttl_seconds: int = Field(24 * 3600, ge=60)
-    db_pool_size: int = Field(10, ge=1)
+    db_pool_size: int = Field(
+        20, ge=1, description="Connections a process keeps open: size it for the requests (or "
+        "jobs) it serves at once. A request beyond them borrows an overflow connection, which "
+        "is opened for it and closed after it.")
+    db_max_overflow: int = Field(10, ge=0, description="Overflow connections beyond the pool.")
     log_level: str = "INFO"
     worker_poll_delay: float = Field(
         0.05, gt=0, le=5, description="Seconds the worker waits between queue polls when idle.")

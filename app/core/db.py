@@ -40,15 +40,20 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
-def create_engine(url: str, *, pool_size: int = 10, custom_plans: bool = True) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10,
+                  custom_plans: bool = True) -> AsyncEngine:
     """`custom_plans` (the API): asyncpg reuses prepared statements; after five runs PostgreSQL
     may switch one to a generic plan, which for skewed data (a desk of 150k tickets next to one
     of 10, a word in a fifth of them) can be 20x slower; plans made for the actual values cost
     a planning per statement, cheap next to that. Without (the worker): its statements look
-    rows up by key and run thousands of times a minute; generic plans spare the planning."""
+    rows up by key and run thousands of times a minute; generic plans spare the planning.
+
+    Overflow connections are opened for a request and closed after it (PostgreSQL forks a
+    backend for each): with a pool of 10 under 20 concurrent creates, that churn alone put
+    p99 at 130-190 ms against 90-100 ms with a pool of 20."""
     server_settings = {"plan_cache_mode": "force_custom_plan"} if custom_plans else {}
     engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size,
+        url, pool_size=pool_size, max_overflow=max_overflow,
         connect_args={"server_settings": server_settings},
     )
     event.listen(engine.sync_engine.pool, "checkout", _replace_if_closed)

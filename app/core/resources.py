@@ -27,6 +27,7 @@ class Resources:
              pool_size: int | None = None) -> Resources:
         engine = create_engine(settings.require_database_url(),
                                pool_size=pool_size or settings.db_pool_size,
+                               max_overflow=settings.db_max_overflow,
                                custom_plans=custom_plans)
         redis = redis_client(settings.redis_url) if settings.redis_url else None
         return cls(engine=engine, sessionmaker=create_sessionmaker(engine), redis=redis)

@@ -60,7 +60,11 @@ class Read(BaseModel):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    engine = create_async_engine(os.environ["DATABASE_URL"], pool_size=10, max_overflow=10)
+    # The API's pool (DB_POOL_SIZE, DB_MAX_OVERFLOW and their defaults), so the two are served
+    # the same way.
+    engine = create_async_engine(os.environ["DATABASE_URL"],
+                                 pool_size=int(os.environ.get("DB_POOL_SIZE", "20")),
+                                 max_overflow=int(os.environ.get("DB_MAX_OVERFLOW", "10")))
     app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     yield
     await engine.dispose()

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import (
@@ -17,8 +16,29 @@ from pydantic import (
 from app.core.ids import Id
 from app.core.text import Text
 
+# Addresses in their stored form, by what arrived: `normalize_email` answers from here. Bounded
+# by clearing (a plain dict is cheaper than an LRU, and a miss only validates once more).
+_NORMALIZED: dict[str, str] = {}
+_NORMALIZED_MAX = 4096
+
+
+def _remember(raw: str, normalized: str) -> None:
+    if len(_NORMALIZED) >= _NORMALIZED_MAX:
+        _NORMALIZED.clear()
+    _NORMALIZED[raw] = normalized
+
+
+def _stored_form(value: str) -> str:
+    """The last step of `Email`: lower-case, and remembered as already normalised, so the
+    service normalising what a schema validated (every ticket's requester) does not validate
+    the address a second time."""
+    value = value.lower()
+    _remember(value, value)
+    return value
+
+
 Email = Annotated[EmailStr, Field(max_length=320, examples=["ana@acme.example"]),
-                  AfterValidator(str.lower)]
+                  AfterValidator(_stored_form)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40,
                                          pattern=r"^\+?[0-9 ()./-]{3,40}$"),
                   Field(examples=["+49 30 1234567"])]
@@ -26,12 +46,15 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40,
 _EMAIL = TypeAdapter(Email)
 
 
-@lru_cache(maxsize=4096)  # pure, and every ticket's requester passes through it
 def normalize_email(raw: str) -> str:
     """The stored form of an address, the same however it arrives (API, import, intake):
     lower-cased, Unicode domain (`ana@xn--bcher-kva.example` → `ana@bücher.example`).
     Raises ValueError (a pydantic ValidationError) when it is not an email address."""
-    return _EMAIL.validate_python(raw.strip())
+    normalized = _NORMALIZED.get(raw)
+    if normalized is None:
+        normalized = _EMAIL.validate_python(raw.strip())
+        _remember(raw, normalized)
+    return normalized
 
 
 class CustomerCreate(BaseModel):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy import delete as sa_delete
-from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,12 +57,20 @@ async def get_active(session: AsyncSession, scope: DeskScope, desk_id: int, *,
 
 async def get_active_with(session: AsyncSession, scope: DeskScope, desk_id: int,
                           column: Any) -> tuple[Desk, Any]:
-    """`get_active` plus one more value computed in the same query (a hot path's round trip)."""
-    row = (await session.execute(
-        scope.filter(select(Desk, column).where(Desk.id == desk_id), Desk.id))).first()
+    """`get_active` plus one more value computed in the same query (a hot path's round trip).
+
+    The caller's desks are checked before the query, so the statement is the same for every
+    caller and built once per column: building and keying it cost more than running it."""
+    scope.check_desk(desk_id)
+    row = (await session.execute(_desk_with(column), {"desk_id": desk_id})).first()
     if row is None:
         raise NotFound(f"Desk {desk_id} does not exist.")
     return _active(row[0]), row[1]
+
+
+@lru_cache(maxsize=8)
+def _desk_with(column: Any) -> Any:
+    return select(Desk, column).where(Desk.id == bindparam("desk_id", type_=Integer))
 
 
 def _active(desk: Desk) -> Desk:

@@ -316,3 +316,33 @@ async def test_an_organization_racing_for_the_same_domain_is_409_naming_the_hold
     rows = await _rows(own_sessions, desk_id)
     assert rows["organizations"] == [holder.id]
     assert rows["domains"] == {"acme.example": holder.id}
+
+
+def test_an_address_a_schema_validated_is_not_validated_again(monkeypatch) -> None:
+    from app.customers import schemas
+    from app.tickets.schemas import RequesterIn
+
+    stored = RequesterIn(email="Noa@XN--BCHER-KVA.example").email
+    assert stored == "noa@bücher.example"
+
+    class Refuses:
+        def validate_python(self, raw: str) -> str:
+            raise AssertionError(f"validated {raw!r} again")
+
+    monkeypatch.setattr(schemas, "_EMAIL", Refuses())
+    assert schemas.normalize_email(stored) == stored
+
+
+def test_normalising_remembers_each_spelling_and_stays_bounded(monkeypatch) -> None:
+    from app.customers import schemas
+
+    monkeypatch.setattr(schemas, "_NORMALIZED", {})
+    monkeypatch.setattr(schemas, "_NORMALIZED_MAX", 3)
+    assert schemas.normalize_email(" Ana@Acme.Example ") == "ana@acme.example"
+    assert schemas._NORMALIZED[" Ana@Acme.Example "] == "ana@acme.example"
+    for i in range(5):
+        schemas.normalize_email(f"user{i}@acme.example")
+    assert len(schemas._NORMALIZED) <= 3
+    with pytest.raises(ValueError):
+        schemas.normalize_email("not an address")
+    assert "not an address" not in schemas._NORMALIZED

@@ -56,21 +56,23 @@ async def get_active(session: AsyncSession, scope: DeskScope, desk_id: int, *,
 
 
 async def get_active_with(session: AsyncSession, scope: DeskScope, desk_id: int,
-                          column: Any) -> tuple[Desk, Any]:
-    """`get_active` plus one more value computed in the same query (a hot path's round trip).
+                          *columns: Any) -> tuple[Any, ...]:
+    """`get_active` plus more values computed in the same query (a hot path's round trip):
+    `(desk, *values)`.
 
     The caller's desks are checked before the query, so the statement is the same for every
-    caller and built once per column: building and keying it cost more than running it."""
+    caller and built once per set of columns: building and keying it cost more than running
+    it."""
     scope.check_desk(desk_id)
-    row = (await session.execute(_desk_with(column), {"desk_id": desk_id})).first()
+    row = (await session.execute(_desk_with(columns), {"desk_id": desk_id})).first()
     if row is None:
         raise NotFound(f"Desk {desk_id} does not exist.")
-    return _active(row[0]), row[1]
+    return (_active(row[0]), *row[1:])
 
 
 @lru_cache(maxsize=8)
-def _desk_with(column: Any) -> Any:
-    return select(Desk, column).where(Desk.id == bindparam("desk_id", type_=Integer))
+def _desk_with(columns: tuple[Any, ...]) -> Any:
+    return select(Desk, *columns).where(Desk.id == bindparam("desk_id", type_=Integer))
 
 
 def _active(desk: Desk) -> Desk:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import jobs
 from app.core.concurrency import check_if_match
-from app.core.db import utcnow
+from app.core.db import REUSE_PLANS, utcnow
 from app.core.enums import TicketStatus
 from app.core.errors import Conflict, Unprocessable, invalid
 from app.core.fields import merged
@@ -143,13 +143,14 @@ async def create(session: AsyncSession, scope: DeskScope | None, payload: Ticket
     """Create a ticket from any source; `scope` None is the system (forms, email).
 
     The hot path of the API: the desk and its ticket fields come in one query, the requester
-    in one more (two for a new one), the ticket with its number in one INSERT, and both events
-    in one multi-row INSERT at the commit.
+    in one more, the ticket with its number in one INSERT, and both events in one multi-row
+    INSERT at the commit; all but the first on plans PostgreSQL made once.
     """
     if desk is None:
         assert scope is not None
-        desk, field_specs = await desks.get_active_with(
-            session, scope, payload.desk_id, TICKET_FIELD_SPECS)
+        # The API's path: the rest of the transaction (requester, ticket, events) reuses plans.
+        desk, field_specs, _ = await desks.get_active_with(
+            session, scope, payload.desk_id, TICKET_FIELD_SPECS, REUSE_PLANS)
     else:
         field_specs = await fields.specs(session, desk.id, FieldEntity.ticket)
     custom = fields.check(field_specs, payload.custom_fields, ["body", "custom_fields"])

@@ -59,10 +59,11 @@ async def subscribed(session, factory, url: str, **kw) -> tuple[Webhook, Deliver
     desk = await factory.desk()
     webhook = hook(url, **kw)
     session.add(webhook)
-    event = events.record(session, type="ticket.created", desk_id=desk.id, subject_type="ticket",
-                          subject_id=42, data={"id": 42, "subject": "Printer on fire"},
-                          scope=None)
+    events.record(session, type="ticket.created", desk_id=desk.id, subject_type="ticket",
+                  subject_id=42, data={"id": 42, "subject": "Printer on fire"}, scope=None)
     await session.flush()
+    await events.write_pending(session)
+    event = await session.scalar(select(Event).where(Event.desk_id == desk.id))
     await dispatch_batch(session, utcnow())
     found = await session.scalar(select(Delivery).where(Delivery.webhook_id == webhook.id))
     return webhook, found, event

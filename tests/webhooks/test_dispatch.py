@@ -32,9 +32,12 @@ async def add(session, *rows):
     return rows
 
 
-def record(session, type: str, desk_id: int | None, **data) -> Event:
-    return events.record(session, type=type, desk_id=desk_id, subject_type="ticket",
-                         subject_id=1, data=data or {"id": 1}, scope=None)
+async def record(session, type: str, desk_id: int | None, **data) -> Event:
+    """An event recorded and written at once (a commit would write it), as read back."""
+    events.record(session, type=type, desk_id=desk_id, subject_type="ticket",
+                  subject_id=1, data=data or {"id": 1}, scope=None)
+    await events.write_pending(session)
+    return await session.scalar(select(Event).order_by(Event.id.desc()).limit(1))
 
 
 async def deliveries(session) -> set[tuple[int, int]]:
@@ -65,11 +68,11 @@ async def test_dispatch_fans_out_by_type_desk_internal_and_sandbox(session, fact
         session, webhook(events=["ticket.created"]), webhook(),
         webhook(desk_ids=[two.id]), webhook(include_internal=True, desk_ids=[one.id]),
         webhook(sandbox=True), webhook(state="disabled"))
-    created = record(session, "ticket.created", one.id)
-    updated = record(session, "ticket.updated", two.id)
-    note = record(session, "comment.created", one.id, public=False)
-    reply = record(session, "comment.created", one.id, public=True)
-    in_sandbox = record(session, "ticket.created", sandbox.id)
+    created = await record(session, "ticket.created", one.id)
+    updated = await record(session, "ticket.updated", two.id)
+    note = await record(session, "comment.created", one.id, public=False)
+    reply = await record(session, "comment.created", one.id, public=True)
+    in_sandbox = await record(session, "ticket.created", sandbox.id)
     await session.flush()
 
     assert await dispatch_batch(session, utcnow()) == (5, 11)
@@ -87,7 +90,7 @@ async def test_dispatch_fans_out_by_type_desk_internal_and_sandbox(session, fact
 async def test_dispatch_marks_events_dispatched_and_a_second_run_adds_nothing(session, factory):
     desk = await factory.desk()
     [hook] = await add(session, webhook())
-    event = record(session, "ticket.created", desk.id)
+    event = await record(session, "ticket.created", desk.id)
     await session.flush()
     now = utcnow()
     assert await dispatch_batch(session, now) == (1, 1)
@@ -104,8 +107,8 @@ async def test_dispatch_job_commits_then_enqueues_one_deliver_per_new_delivery(
         ctx, session, factory, redis, queue):
     desk = await factory.desk()
     hooks = await add(session, webhook(), webhook(events=["ticket.updated"]), webhook())
-    record(session, "ticket.created", desk.id)
-    record(session, "ticket.created", desk.id)
+    await record(session, "ticket.created", desk.id)
+    await record(session, "ticket.created", desk.id)
     jobs.discard(session)
     await session.commit()
 
@@ -124,7 +127,7 @@ async def test_dispatch_job_commits_then_enqueues_one_deliver_per_new_delivery(
 async def test_internal_note_is_not_delivered_without_include_internal(session, factory):
     desk = await factory.desk()
     [plain] = await add(session, webhook(events=["comment.created"]))
-    record(session, "comment.created", desk.id, public=False)
+    await record(session, "comment.created", desk.id, public=False)
     await session.flush()
     assert await dispatch_batch(session, utcnow()) == (1, 0)
     assert plain.id not in {w for w, _ in await deliveries(session)}
@@ -133,15 +136,15 @@ async def test_internal_note_is_not_delivered_without_include_internal(session, 
 async def test_sandbox_webhook_does_not_hear_a_standard_desk(session, factory):
     desk = await factory.desk()
     await add(session, webhook(sandbox=True))
-    record(session, "ticket.created", desk.id)
+    await record(session, "ticket.created", desk.id)
     await session.flush()
     assert await dispatch_batch(session, utcnow()) == (1, 0)
 
 
 async def test_recording_events_kicks_the_dispatcher_once_per_transaction(session, factory):
     desk = await factory.desk()
-    record(session, "ticket.created", desk.id)
-    record(session, "ticket.updated", desk.id)
+    await record(session, "ticket.created", desk.id)
+    await record(session, "ticket.updated", desk.id)
     # a little later, so one run takes the events of every transaction committed meanwhile
     assert jobs.take(session) == [jobs.Job(DISPATCH_JOB, DISPATCH_JOB,
                                            {"_defer_by": KICK_DELAY_S})]
@@ -149,11 +152,11 @@ async def test_recording_events_kicks_the_dispatcher_once_per_transaction(sessio
 
 async def test_a_later_transaction_of_the_same_session_kicks_again(session, factory):
     desk = await factory.desk()
-    record(session, "ticket.created", desk.id)
+    await record(session, "ticket.created", desk.id)
     jobs.discard(session)
     await session.commit()
     await session.scalar(select(1))  # a new transaction
-    record(session, "ticket.updated", desk.id)
+    await record(session, "ticket.updated", desk.id)
     assert jobs.take(session) == [jobs.Job(DISPATCH_JOB, DISPATCH_JOB,
                                            {"_defer_by": KICK_DELAY_S})]
 
@@ -171,7 +174,7 @@ async def test_sweep_enqueues_the_dispatcher_while_events_wait(ctx, session, fac
     desk = await factory.desk()
     assert await sweep_webhooks(ctx) == 0
     assert await queued(redis, queue) == []
-    record(session, "ticket.created", desk.id)
+    await record(session, "ticket.created", desk.id)
     jobs.discard(session)  # the kick is lost (Redis down at commit time)
     await session.commit()
     await sweep_webhooks(ctx)
@@ -182,7 +185,7 @@ async def test_sweep_re_enqueues_overdue_deliveries_of_active_webhooks_only(
         ctx, session, factory, redis, queue):
     desk = await factory.desk()
     active, disabled = await add(session, webhook(), webhook(state="disabled"))
-    event = record(session, "ticket.created", desk.id)
+    event = await record(session, "ticket.created", desk.id)
     await session.flush()
     now = utcnow()
     late = now - OVERDUE - timedelta(seconds=1)
@@ -207,6 +210,6 @@ async def test_sweep_re_enqueues_overdue_deliveries_of_active_webhooks_only(
 
 
 async def _event(session, desk_id: int) -> int:
-    event = record(session, "ticket.updated", desk_id)
+    event = await record(session, "ticket.updated", desk_id)
     await session.flush()
     return event.id

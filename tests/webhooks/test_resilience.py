@@ -88,10 +88,14 @@ async def subscribe(sessions, url: str, desk_id: int, **kw) -> Webhook:
 async def emit(sessions, desk_id: int, count: int) -> list[int]:
     """`count` committed ticket events (their dispatcher kick is left to the sweep)."""
     async with sessions() as s:
-        made = [events.record(s, type="ticket.created", desk_id=desk_id, subject_type="ticket",
-                              subject_id=i, data={"id": i}, scope=None) for i in range(count)]
+        for i in range(count):
+            events.record(s, type="ticket.created", desk_id=desk_id, subject_type="ticket",
+                          subject_id=i, data={"id": i}, scope=None)
+        await events.write_pending(s)
+        made = (await s.scalars(select(Event.id).where(Event.desk_id == desk_id)
+                                .order_by(Event.id.desc()).limit(count))).all()
         await s.commit()
-        return [e.id for e in made]
+        return sorted(made)
 
 
 async def wait_until(check, within: float = 30.0) -> None:

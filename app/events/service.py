@@ -70,6 +70,14 @@ def _write_pending(session: Session) -> None:
         session.execute(_INSERT, [row for _, row in pending])
 
 
+def _write_at_commit(session: Session) -> None:
+    """Write the events when the transaction commits. A savepoint's release leaves them
+    pending: written inside it, a rollback of it after the write would lose those recorded
+    before it."""
+    if session.get_nested_transaction() is None:
+        _write_pending(session)
+
+
 def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
     """A rollback drops the events recorded in what it rolled back: everything for the whole
     transaction, a savepoint's own for a savepoint."""
@@ -91,7 +99,7 @@ def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction
     return False
 
 
-event.listen(Session, "before_commit", _write_pending)
+event.listen(Session, "before_commit", _write_at_commit)
 event.listen(Session, "after_soft_rollback", _drop_rolled_back)
 
 

@@ -65,3 +65,13 @@ async def test_write_pending_writes_them_now_and_once(session, factory):
     assert await types_in(session, desk.id) == ["ticket.created"]
     await session.commit()
     assert await types_in(session, desk.id) == ["ticket.created"]
+
+
+async def test_a_savepoint_released_then_the_events_are_written_by_the_commit(session, factory):
+    desk = await factory.desk()
+    note(session, desk.id, "before")
+    async with session.begin_nested():
+        note(session, desk.id, "inside")
+    assert await types_in(session, desk.id) == []  # the release wrote nothing
+    await session.commit()
+    assert await types_in(session, desk.id) == ["before", "inside"]

@@ -36,10 +36,10 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.migrate import upgrade
 from app.core.resources import redis_client
 from app.events import service as events
-from app.models import Delivery, Desk, Webhook
+from app.models import Delivery, Desk, Event, Webhook
 from app.webhooks import delivery, signing
 from scripts.bench.common import REPO_ROOT, log, percentile
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from tests.services import create_database, drop_database
 from tests.webhooks.receiver import Receiver
 
@@ -47,6 +47,7 @@ SERVER = os.environ.get("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1
 REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "bench-secret-key-that-is-long-enough-0123456789abcdef"
 SLOTS = 20  # the worker's max_jobs
+THIS_TRANSACTION = literal_column("(pg_current_xact_id()::text)::bigint")  # events.txid's default
 
 
 def data(i: int) -> dict[str, Any]:
@@ -129,16 +130,19 @@ async def main(count: int, hooks: int) -> None:
             async def writer(w: int) -> None:
                 for start in range(0, per_writer, 10):
                     async with sessions() as s:
-                        made = [events.record(s, type="ticket.created",
-                                              desk_id=desk_ids[(w + i) % hooks],
-                                              subject_type="ticket", subject_id=i,
-                                              data=data(i), scope=None)
-                                for i in range(start, min(start + 10, per_writer))]
+                        for i in range(start, min(start + 10, per_writer)):
+                            events.record(s, type="ticket.created",
+                                          desk_id=desk_ids[(w + i) % hooks],
+                                          subject_type="ticket", subject_id=i, data=data(i),
+                                          scope=None)
+                        await events.write_pending(s)
+                        made = (await s.scalars(select(Event.id).where(
+                            Event.txid == THIS_TRANSACTION))).all()
                         await s.commit()
                         committed = time.monotonic()
                         await jobs.send(redis, jobs.take(s), queue_name=settings.queue_name)
-                    for event in made:
-                        emitted[event.id] = committed
+                    for event_id in made:
+                        emitted[event_id] = committed
 
             started = time.monotonic()
             await asyncio.gather(*(writer(w) for w in range(4)))

@@ -52,12 +52,12 @@ async def resolve_organization(session: AsyncSession, desk: Desk, domain: str,
         OrganizationDomain.desk_id == desk.id, OrganizationDomain.domain == domain))
     if holder is not None:
         return holder
-    if not _may_create_organization(desk, domain):
+    if not may_create_organization(desk, domain):
         return None
     return await organizations.create_for_domain(session, desk.id, domain, scope)
 
 
-def _may_create_organization(desk: Desk, domain: str) -> bool:
+def may_create_organization(desk: Desk, domain: str) -> bool:
     settings = DeskSettings.model_validate(desk.settings)
     return settings.auto_create_organizations and not is_public_mail_domain(domain)
 
@@ -80,12 +80,9 @@ async def find_or_create(session: AsyncSession, scope: DeskScope | None, desk: D
     (desk_id, email) key and ON CONFLICT make simultaneous calls agree on one row. Tickets,
     forms and email intake call this.
     """
-    try:
-        email = normalize_email(email)
-    except ValidationError as exc:
-        raise invalid(loc, "must be an email address", "value_error") from exc
+    email = normalized(email, loc)
     domain = email_domain(email)
-    if _may_create_organization(desk, domain):
+    if may_create_organization(desk, domain):
         customer, created = await _find_or_insert_resolving(session, scope, desk, email, domain,
                                                             name, phone)
     else:  # the hot path: found or inserted in one round trip
@@ -99,10 +96,22 @@ async def find_or_create(session: AsyncSession, scope: DeskScope | None, desk: D
         assert customer is not None
         return customer, False
     if created:
-        events.record(session, type="customer.created", desk_id=desk.id,
-                      subject_type="customer", subject_id=customer.id, data=read(customer),
-                      scope=scope)
+        record_created(session, customer, scope)
     return customer, created
+
+
+def normalized(email: str, loc: Sequence[str | int]) -> str:
+    """The stored form of an address, or 422 at `loc`."""
+    try:
+        return normalize_email(email)
+    except ValidationError as exc:
+        raise invalid(loc, "must be an email address", "value_error") from exc
+
+
+def record_created(session: AsyncSession, customer: Customer, scope: DeskScope | None) -> None:
+    events.record(session, type="customer.created", desk_id=customer.desk_id,
+                  subject_type="customer", subject_id=customer.id, data=read(customer),
+                  scope=scope)
 
 
 async def _find_or_insert_resolving(session: AsyncSession, scope: DeskScope | None, desk: Desk,
@@ -125,6 +134,15 @@ def _find_or_insert_statement() -> Any:
     """The desk's customer with an email, else a new one joining the organization that owns
     the email's domain (if any), with a flag saying which; no row when a concurrent request
     inserted it between the two. Built once: only the values change."""
+    either = found_or_inserted()
+    return select(aliased(Customer, either), either.c.created)
+
+
+@lru_cache(maxsize=1)
+def found_or_inserted() -> Any:
+    """A CTE of `_find_or_insert_statement`'s row (the customer's columns and `created`), for
+    statements that go on to use the customer (a ticket's INSERT); its values are bound as
+    `desk_id`, `email`, `email_domain`, `name` and `phone`."""
     table = Customer.__table__
     desk_id, email = bindparam("desk_id", type_=Integer), bindparam("email", type_=String)
     found = select(table).where(table.c.desk_id == desk_id, table.c.email == email).cte("found")
@@ -141,9 +159,8 @@ def _find_or_insert_statement() -> Any:
                              .where(~exists(select(found.c.id))))
                 .on_conflict_do_nothing(index_elements=["desk_id", "email"])
                 .returning(*table.c).cte("inserted"))
-    either = union_all(select(found, false().label("created")),
-                       select(inserted, true().label("created"))).subquery()
-    return select(aliased(Customer, either), either.c.created)
+    return union_all(select(found, false().label("created")),
+                     select(inserted, true().label("created"))).cte("requester")
 
 
 async def _insert(session: AsyncSession, **values: object) -> Customer | None:

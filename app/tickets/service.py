@@ -5,14 +5,25 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    bindparam,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.core import jobs
 from app.core.concurrency import check_if_match
 from app.core.db import REUSE_PLANS, utcnow
+from app.core.domains import email_domain
 from app.core.enums import TicketStatus
 from app.core.errors import Conflict, Unprocessable, invalid
 from app.core.fields import merged
@@ -116,35 +127,67 @@ async def _requester(session: AsyncSession, scope: DeskScope, desk: Desk,
     return customer
 
 
+_TICKET_VALUES = ("desk_id", "subject", "description", "status", "priority", "type",
+                  "assignee_id", "team_id", "tags", "custom_fields", "due_at", "source",
+                  "form_id", "solved_at")
+
+
+def _numbered_values(language: str, requester: Any = None) -> tuple[Any, dict[str, Any]]:
+    """The desk counter's upsert (a CTE) and a new ticket's column values: bound parameters,
+    the next number, and the requester's columns (bound too, unless from `requester`)."""
+    table = Ticket.__table__
+    desk_id = bindparam("desk_id", type_=Integer)
+    counter = insert(DeskCounter)
+    if requester is None:
+        counter = counter.values(desk_id=desk_id, last_number=1)
+    else:  # no number taken when there is no requester (and so no ticket)
+        counter = counter.from_select(["desk_id", "last_number"], select(desk_id, literal(1))
+                                      .where(exists(select(requester.c.id))))
+    counter = (counter.on_conflict_do_update(index_elements=["desk_id"],
+                                             set_={"last_number": DeskCounter.last_number + 1})
+               .returning(DeskCounter.last_number).cte("counter"))
+    values = {c: bindparam(c, type_=table.c[c].type) for c in _TICKET_VALUES}
+    for column in ("requester_id", "organization_id"):
+        values[column] = (bindparam(column, type_=table.c[column].type) if requester is None
+                          else requester.c["id" if column == "requester_id" else column])
+    values |= {"number": select(counter.c.last_number).scalar_subquery(),
+               "version": literal(1), "routing_state": literal("pending"),
+               "search": search_vector(language, values["subject"], values["description"])}
+    return counter, values
+
+
+_RETURNED = [c for c in Ticket.__table__.c if c.key != "search"]
+
+
 @lru_cache(maxsize=32)
 def _insert_statement(language: str) -> Any:
     """INSERT of a ticket numbered by the desk's counter (a CTE upsert), built once per search
     language: only the values change from one ticket to the next."""
-    counter = (insert(DeskCounter)
-               .values(desk_id=bindparam("desk_id", type_=Integer), last_number=1)
-               .on_conflict_do_update(index_elements=["desk_id"],
-                                      set_={"last_number": DeskCounter.last_number + 1})
-               .returning(DeskCounter.last_number).cte("counter"))
-    values = {c: bindparam(c, type_=Ticket.__table__.c[c].type) for c in (
-        "desk_id", "subject", "description", "status", "priority", "type", "requester_id",
-        "organization_id", "assignee_id", "team_id", "tags", "custom_fields", "due_at", "source",
-        "form_id", "solved_at")}
-    table = Ticket.__table__
-    core = insert(table).values(
-        **values, number=select(counter.c.last_number).scalar_subquery(), version=1,
-        routing_state="pending",
-        search=search_vector(language, values["subject"], values["description"]),
-    ).add_cte(counter).returning(*(c for c in table.c if c.key != "search"))
+    counter, values = _numbered_values(language)
+    core = insert(Ticket.__table__).values(**values).add_cte(counter).returning(*_RETURNED)
     return select(Ticket).from_statement(core)
+
+
+@lru_cache(maxsize=32)
+def _insert_with_requester_statement(language: str) -> Any:
+    """`_insert_statement` with its requester found or inserted by email in the same statement
+    (`customers.found_or_inserted`): (ticket, customer, customer created) in one round trip, or
+    no row when a concurrent request inserted that customer meanwhile."""
+    requester = customers.found_or_inserted()
+    counter, values = _numbered_values(language, requester)
+    ticket = (insert(Ticket.__table__).from_select(list(values), select(*values.values()))
+              .add_cte(counter).returning(*_RETURNED).cte("ticket"))
+    return (select(aliased(Ticket, ticket), aliased(Customer, requester), requester.c.created)
+            .join_from(ticket, requester, ticket.c.requester_id == requester.c.id))
 
 
 async def create(session: AsyncSession, scope: DeskScope | None, payload: TicketCreate, *,
                  desk: Desk | None = None, form_id: int | None = None) -> Ticket:
     """Create a ticket from any source; `scope` None is the system (forms, email).
 
-    The hot path of the API: the desk and its ticket fields come in one query, the requester
-    in one more, the ticket with its number in one INSERT, and both events in one multi-row
-    INSERT at the commit; all but the first on plans PostgreSQL made once.
+    The hot path of the API: the desk and its ticket fields come in one query; the requester,
+    found or inserted, and the ticket with its number in one INSERT; both events in one
+    multi-row INSERT at the commit; all but the first on plans PostgreSQL made once.
     """
     if desk is None:
         assert scope is not None
@@ -154,23 +197,47 @@ async def create(session: AsyncSession, scope: DeskScope | None, payload: Ticket
     else:
         field_specs = await fields.specs(session, desk.id, FieldEntity.ticket)
     custom = fields.check(field_specs, payload.custom_fields, ["body", "custom_fields"])
-    requester = await _requester(session, scope, desk, payload)  # type: ignore[arg-type]
+    # A requester by email, in a desk that does not create organizations: found or inserted by
+    # the ticket's own INSERT. Otherwise (or after losing a race for a new customer) first.
+    email = domain = None
+    if payload.requester is not None:
+        email = customers.normalized(payload.requester.email, ("body", "requester", "email"))
+        domain = email_domain(email)
+    together = email is not None and not customers.may_create_organization(desk, domain)
+    requester = None if together else await _requester(session, scope, desk, payload)
     if payload.assignee_id is not None:
         await check_assignee(session, desk.id, payload.assignee_id, ["body", "assignee_id"])
     if payload.team_id is not None:
         await check_team(session, desk.id, payload.team_id, ["body", "team_id"])
     settings = DeskSettings.model_validate(desk.settings)
     priority = payload.priority or settings.default_priority
-    ticket = await session.scalar(_insert_statement(settings.language.value), {
+    values = {
         "desk_id": desk.id, "subject": payload.subject, "description": payload.description,
         "status": payload.status.value, "priority": PRIORITY_RANK[priority],
-        "type": payload.type, "requester_id": requester.id,
-        "organization_id": requester.organization_id, "assignee_id": payload.assignee_id,
+        "type": payload.type, "assignee_id": payload.assignee_id,
         "team_id": payload.team_id, "tags": payload.tags,
         "custom_fields": {k: v for k, v in custom.items() if v is not None},
         "due_at": payload.due_at, "source": payload.source.value, "form_id": form_id,
         "solved_at": utcnow() if payload.status is TicketStatus.solved else None,
-    })
+    }
+    ticket = None
+    if together:
+        assert payload.requester is not None
+        row = (await session.execute(
+            _insert_with_requester_statement(settings.language.value),
+            {**values, "email": email, "email_domain": domain, "name": payload.requester.name,
+             "phone": None})).first()
+        if row is not None:
+            ticket, customer, created = row
+            if created:
+                customers.record_created(session, customer, scope)
+        else:  # a concurrent request inserted this customer: it is committed now
+            requester = await _requester(session, scope, desk, payload)  # type: ignore[arg-type]
+    if ticket is None:
+        assert requester is not None
+        ticket = await session.scalar(_insert_statement(settings.language.value), {
+            **values, "requester_id": requester.id,
+            "organization_id": requester.organization_id})
     assert ticket is not None
     events.record(session, type="ticket.created", desk_id=desk.id, subject_type="ticket",
                   subject_id=ticket.id, data=read(ticket), scope=scope)

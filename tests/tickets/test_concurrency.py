@@ -163,3 +163,41 @@ async def test_simultaneous_comments_all_land_and_keep_the_version(own_client, o
     listed = (await own_client.get(url, headers=headers)).json()["items"]
     assert sorted(c["body"] for c in listed) == sorted(f"reply {i}" for i in range(6))
     assert patched.json()["first_responded_at"] is not None
+
+
+async def test_a_create_that_loses_the_race_for_a_new_requester_uses_the_winners_customer(
+        own_client, own_engine, own_sessions, committed):
+    """The requester is found or inserted by the ticket's own INSERT. When another transaction
+    inserts the same new customer first, that INSERT waits for it, inserts nothing and takes no
+    number; the create then finds the committed customer and numbers the ticket after it."""
+    desk_id, headers = committed
+    first = await _created(own_client, headers, desk_id)
+    async with own_engine.connect() as winner:
+        await winner.execute(text(
+            "INSERT INTO customers (desk_id, email, email_domain, name, custom_fields, version) "
+            "VALUES (:desk, 'race@acme.example', 'acme.example', 'Winner', '{}', 1)"),
+            {"desk": desk_id})
+        create = asyncio.ensure_future(_created(
+            own_client, headers, desk_id, requester={"email": "race@acme.example"}))
+        async with own_engine.connect() as watcher:
+            for _ in range(2000):
+                waiting = await watcher.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+                await watcher.rollback()
+                if waiting:
+                    break
+                assert not create.done(), create.result()
+                await asyncio.sleep(0.005)
+            else:
+                raise AssertionError("the create never waited for the winner's insert")
+        await winner.commit()
+    ticket = await create
+    async with own_sessions() as s:
+        customer = await s.scalar(select(Customer).where(Customer.desk_id == desk_id,
+                                                         Customer.email == "race@acme.example"))
+        created_events = await s.scalar(select(func.count()).select_from(Event).where(
+            Event.type == "customer.created", Event.subject_id == customer.id))
+    assert (ticket["requester_id"], customer.name) == (customer.id, "Winner")
+    assert ticket["number"] == first["number"] + 1  # no number lost to the attempt
+    assert created_events == 0  # this request did not create the customer

@@ -197,14 +197,14 @@ async def create(session: AsyncSession, scope: DeskScope | None, payload: Ticket
     else:
         field_specs = await fields.specs(session, desk.id, FieldEntity.ticket)
     custom = fields.check(field_specs, payload.custom_fields, ["body", "custom_fields"])
-    # A requester by email, in a desk that does not create organizations: found or inserted by
-    # the ticket's own INSERT. Otherwise (or after losing a race for a new customer) first.
-    email = domain = None
+    # A requester by email, in a desk that does not create organizations, is found or inserted
+    # by the ticket's own INSERT; any other is found (or made) first.
+    email = None
     if payload.requester is not None:
         email = customers.normalized(payload.requester.email, ("body", "requester", "email"))
-        domain = email_domain(email)
-    together = email is not None and not customers.may_create_organization(desk, domain)
-    requester = None if together else await _requester(session, scope, desk, payload)
+        if customers.may_create_organization(desk, email_domain(email)):
+            email = None
+    requester = None if email else await _requester(session, scope, desk, payload)
     if payload.assignee_id is not None:
         await check_assignee(session, desk.id, payload.assignee_id, ["body", "assignee_id"])
     if payload.team_id is not None:
@@ -220,28 +220,34 @@ async def create(session: AsyncSession, scope: DeskScope | None, payload: Ticket
         "due_at": payload.due_at, "source": payload.source.value, "form_id": form_id,
         "solved_at": utcnow() if payload.status is TicketStatus.solved else None,
     }
-    ticket = None
-    if together:
-        assert payload.requester is not None
-        row = (await session.execute(
-            _insert_with_requester_statement(settings.language.value),
-            {**values, "email": email, "email_domain": domain, "name": payload.requester.name,
-             "phone": None})).first()
+    ticket = await _insert(session, scope, desk, payload, values, settings.language.value,
+                           requester, email)
+    events.record(session, type="ticket.created", desk_id=desk.id, subject_type="ticket",
+                  subject_id=ticket.id, data=read(ticket), scope=scope)
+    jobs.defer(session, "route_ticket", job_id=route_job_id(ticket.id), ticket_id=ticket.id)
+    return ticket
+
+
+async def _insert(session: AsyncSession, scope: DeskScope | None, desk: Desk,
+                  payload: TicketCreate, values: dict[str, Any], language: str,
+                  requester: Customer | None, email: str | None) -> Ticket:
+    """The ticket with `requester`, or with the customer of `email` found or inserted in the
+    same statement; after losing the race for a new customer to a concurrent request (no row,
+    no number taken), with the customer that request committed."""
+    if requester is None:
+        assert email is not None and payload.requester is not None
+        row = (await session.execute(_insert_with_requester_statement(language), {
+            **values, "email": email, "email_domain": email_domain(email),
+            "name": payload.requester.name, "phone": None})).first()
         if row is not None:
             ticket, customer, created = row
             if created:
                 customers.record_created(session, customer, scope)
-        else:  # a concurrent request inserted this customer: it is committed now
-            requester = await _requester(session, scope, desk, payload)  # type: ignore[arg-type]
-    if ticket is None:
-        assert requester is not None
-        ticket = await session.scalar(_insert_statement(settings.language.value), {
-            **values, "requester_id": requester.id,
-            "organization_id": requester.organization_id})
+            return ticket
+        requester = await _requester(session, scope, desk, payload)  # type: ignore[arg-type]
+    ticket = await session.scalar(_insert_statement(language), {
+        **values, "requester_id": requester.id, "organization_id": requester.organization_id})
     assert ticket is not None
-    events.record(session, type="ticket.created", desk_id=desk.id, subject_type="ticket",
-                  subject_id=ticket.id, data=read(ticket), scope=scope)
-    jobs.defer(session, "route_ticket", job_id=route_job_id(ticket.id), ticket_id=ticket.id)
     return ticket
 
 

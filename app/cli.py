@@ -49,8 +49,9 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
 
     settings = _settings()
     settings.require_database_url()
+    # access_log off: the app writes its own access line (with the request id).
     uvicorn.run("app.main:app_factory", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, log_config=None)
+                proxy_headers=True, log_config=None, access_log=False)
 
 
 @cli.command()

@@ -199,3 +199,21 @@ async def test_migrate_upgrades_an_empty_database_to_head(empty_url, tmp_path):
     again = await switchboard("migrate", cwd=tmp_path, DATABASE_URL=empty_url,
                               ENVIRONMENT="test", SECRET_KEY=TEST_SECRET)
     assert again.returncode == 0, again.stderr
+
+
+def test_serve_leaves_the_access_log_to_the_app(monkeypatch):
+    """uvicorn's own access line would format every request's client and path only for the
+    logging level to drop it; the app logs each request itself, with its request id."""
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1/unused")
+    monkeypatch.setenv("SECRET_KEY", TEST_SECRET)
+    result = CliRunner().invoke(cli, ["serve", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    [kwargs] = calls
+    assert kwargs["access_log"] is False and kwargs["workers"] == 2

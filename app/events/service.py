@@ -4,13 +4,15 @@ Each row is the history of its subject, an audit line, an entry of the `/v1/even
 a webhook delivery waiting to happen. `data` is the resource as the API returns it.
 
 `record` only notes an event on the session; the transaction's events go out as one multi-row
-INSERT when it commits (or when `write_pending` is awaited), and a rollback drops them. Through
+INSERT when it commits (or when `write_pending` is awaited), and a rollback drops them (a
+savepoint's rollback drops those recorded in it; any it wrote are written again). Through
 the ORM, each event cost an object, its state and a unit-of-work flush with RETURNING: about a
 tenth of a ticket create's CPU.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -39,8 +41,18 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
             if k not in {"version", "updated_at"} and before.get(k) != after.get(k)}
 
 
-_PENDING = "switchboard.events.pending"
+_NOTED = "switchboard.events.noted"
 _INSERT = insert(Event.__table__)
+
+
+@dataclass
+class _Noted:
+    """An event of the session's transaction: its row, the (innermost) transaction that
+    recorded it and the one its row was written in (None: not yet written)."""
+
+    row: dict[str, Any]
+    recorded_in: SessionTransaction | None
+    written_in: SessionTransaction | None = None
 
 
 def record(session: AsyncSession, *, type: str, desk_id: int | None, subject_type: str,
@@ -51,11 +63,8 @@ def record(session: AsyncSession, *, type: str, desk_id: int | None, subject_typ
     row = {"type": type, "desk_id": desk_id, "subject_type": subject_type,
            "subject_id": subject_id, "actor": actor_of(scope), "data": payload,
            "changes": changes or None}
-    # Tagged with the innermost transaction, so a savepoint's rollback drops its own events.
     # (Services record after reading what changed, so a transaction is open.)
-    sync = session.sync_session
-    where = sync.get_nested_transaction() or sync.get_transaction()
-    session.info.setdefault(_PENDING, []).append((where, row))
+    session.info.setdefault(_NOTED, []).append(_Noted(row, _innermost(session.sync_session)))
     dispatch.kick(session)  # after the commit, a worker fans it out to the webhooks
 
 
@@ -64,31 +73,41 @@ async def write_pending(session: AsyncSession) -> None:
     await session.run_sync(_write_pending)
 
 
+def _innermost(session: Session) -> SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
 def _write_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        session.execute(_INSERT, [row for _, row in pending])
+    """Before every commit (a savepoint's release too): the events not yet written."""
+    due = [n for n in session.info.get(_NOTED, ()) if n.written_in is None]
+    if due:
+        session.execute(_INSERT, [n.row for n in due])
+        where = _innermost(session)
+        for noted in due:
+            noted.written_in = where
 
 
-def _write_at_commit(session: Session) -> None:
-    """Write the events when the transaction commits. A savepoint's release leaves them
-    pending: written inside it, a rollback of it after the write would lose those recorded
-    before it."""
-    if session.get_nested_transaction() is None:
-        _write_pending(session)
-
-
-def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    """A rollback drops the events recorded in what it rolled back: everything for the whole
-    transaction, a savepoint's own for a savepoint."""
-    pending = session.info.get(_PENDING)
-    if not pending:
+def _after_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A rollback drops the events recorded in what it rolled back (everything, for the whole
+    transaction); an event recorded before a savepoint but written inside it is due again."""
+    noted = session.info.get(_NOTED)
+    if not noted:
         return
     if not previous_transaction.nested:
-        session.info.pop(_PENDING, None)
+        session.info.pop(_NOTED, None)
         return
-    session.info[_PENDING] = [(t, row) for t, row in pending
-                              if not _within(t, previous_transaction)]
+    kept = [n for n in noted if not _within(n.recorded_in, previous_transaction)]
+    for n in kept:
+        if _within(n.written_in, previous_transaction):
+            n.written_in = None
+    session.info[_NOTED] = kept
+
+
+def _after_commit(session: Session) -> None:
+    """The whole transaction committed (not a savepoint, which may still be rolled back
+    with its parent): its events are in."""
+    if session.get_nested_transaction() is None:
+        session.info.pop(_NOTED, None)
 
 
 def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
@@ -99,8 +118,9 @@ def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction
     return False
 
 
-event.listen(Session, "before_commit", _write_at_commit)
-event.listen(Session, "after_soft_rollback", _drop_rolled_back)
+event.listen(Session, "before_commit", _write_pending)
+event.listen(Session, "after_soft_rollback", _after_rollback)
+event.listen(Session, "after_commit", _after_commit)
 
 
 def _settled() -> Any:

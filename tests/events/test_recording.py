@@ -67,11 +67,23 @@ async def test_write_pending_writes_them_now_and_once(session, factory):
     assert await types_in(session, desk.id) == ["ticket.created"]
 
 
-async def test_a_savepoint_released_then_the_events_are_written_by_the_commit(session, factory):
+async def test_events_written_in_a_savepoint_that_rolls_back_are_written_again(
+        session, factory):
     desk = await factory.desk()
     note(session, desk.id, "before")
-    async with session.begin_nested():
-        note(session, desk.id, "inside")
-    assert await types_in(session, desk.id) == []  # the release wrote nothing
+    savepoint = await session.begin_nested()
+    note(session, desk.id, "inside")
+    await events.write_pending(session)  # both rows now live in the savepoint
+    await savepoint.rollback()
+    assert await types_in(session, desk.id) == []
+    await session.commit()
+    assert await types_in(session, desk.id) == ["before"]
+
+
+async def test_a_commit_while_a_savepoint_is_open_writes_every_event(session, factory):
+    desk = await factory.desk()
+    note(session, desk.id, "before")
+    await session.begin_nested()
+    note(session, desk.id, "inside")
     await session.commit()
     assert await types_in(session, desk.id) == ["before", "inside"]

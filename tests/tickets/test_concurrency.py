@@ -67,20 +67,24 @@ async def _locked_until_both_wait(engine: AsyncEngine, ticket_id: int, *requests
         await holder.execute(text("SELECT id FROM tickets WHERE id = :id FOR UPDATE"),
                              {"id": ticket_id})
         tasks = [asyncio.ensure_future(r) for r in requests]
-        async with engine.connect() as watcher:
-            for _ in range(2000):
-                waiting = await watcher.scalar(text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"))
-                await watcher.rollback()
-                if waiting == len(tasks):
-                    break
-                assert not any(t.done() for t in tasks), [t.result() for t in tasks if t.done()]
-                await asyncio.sleep(0.005)
-            else:
-                raise AssertionError("the requests never waited for the ticket's lock")
+        await _until_waiting(engine, tasks)
         await holder.rollback()
     return list(await asyncio.gather(*tasks))
+
+
+async def _until_waiting(engine: AsyncEngine, tasks: list[asyncio.Future]) -> None:
+    """Until every task's request waits for a lock (none may finish meanwhile)."""
+    async with engine.connect() as watcher:
+        for _ in range(2000):
+            waiting = await watcher.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+            await watcher.rollback()
+            if waiting == len(tasks):
+                return
+            assert not any(t.done() for t in tasks), [t.result() for t in tasks if t.done()]
+            await asyncio.sleep(0.005)
+    raise AssertionError("the requests never waited for the lock")
 
 
 async def test_two_simultaneous_patches_with_one_if_match_give_one_200_and_one_412(
@@ -179,18 +183,7 @@ async def test_a_create_that_loses_the_race_for_a_new_requester_uses_the_winners
             {"desk": desk_id})
         create = asyncio.ensure_future(_created(
             own_client, headers, desk_id, requester={"email": "race@acme.example"}))
-        async with own_engine.connect() as watcher:
-            for _ in range(2000):
-                waiting = await watcher.scalar(text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"))
-                await watcher.rollback()
-                if waiting:
-                    break
-                assert not create.done(), create.result()
-                await asyncio.sleep(0.005)
-            else:
-                raise AssertionError("the create never waited for the winner's insert")
+        await _until_waiting(own_engine, [create])  # for the winner's uncommitted row
         await winner.commit()
     ticket = await create
     async with own_sessions() as s:

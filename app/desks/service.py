@@ -119,6 +119,11 @@ def merged_settings(current: dict[str, Any], patch: dict[str, Any]) -> dict[str,
         raise Unprocessable("Invalid desk settings.", errors=errors) from exc
 
 
+def taking_mail_for(addresses: list[str]) -> Any:
+    """The condition: the desk's `inbound_addresses` hold one of `addresses`."""
+    return Desk.settings["inbound_addresses"].has_any(array(addresses))
+
+
 # One key for every change of inbound addresses: two desks cannot claim an address at once.
 _INBOUND_LOCK = 0x5357_6962  # "SWib"
 
@@ -132,8 +137,7 @@ async def check_inbound_addresses(session: AsyncSession, desk_id: int | None,
     if not addresses:
         return
     await session.execute(select(func.pg_advisory_xact_lock(_INBOUND_LOCK)))
-    held = Desk.settings["inbound_addresses"]
-    stmt = select(held).where(held.has_any(array(addresses)))
+    stmt = select(Desk.settings["inbound_addresses"]).where(taking_mail_for(addresses))
     if desk_id is not None:
         stmt = stmt.where(Desk.id != desk_id)
     taken = {a for owned in await session.scalars(stmt) for a in owned} & set(addresses)

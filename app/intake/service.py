@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 from sqlalchemy import Select, select
-from sqlalchemy.dialects.postgresql import array, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enums import TicketStatus
@@ -30,6 +30,7 @@ from app.core.errors import Conflict, invalid
 from app.core.scope import DeskScope, Principal, Scope
 from app.customers import service as customers
 from app.customers.schemas import normalize_email
+from app.desks import service as desks
 from app.intake import attachments
 from app.intake.parse import UNTITLED, ParsedEmail, parse
 from app.models import Comment, Customer, Desk, InboundMessage, Organization, Ticket
@@ -114,7 +115,7 @@ async def desk_for(session: AsyncSession, addresses: Sequence[str],
     wanted = list(dict.fromkeys(a.strip().lower() for a in addresses if a.strip()))
     if not wanted:
         return None
-    stmt = select(Desk).where(Desk.settings["inbound_addresses"].has_any(array(wanted)))
+    stmt = select(Desk).where(desks.taking_mail_for(wanted))
     if scope is not None:
         stmt = scope.filter(stmt, Desk.id)
     found = (await session.scalars(stmt.order_by(Desk.id))).all()

@@ -77,13 +77,23 @@ def search_vector(config: str, subject: Any, description: Any, comments: Any = "
             .op("||")(func.setweight(func.to_tsvector(cfg, comments), WEIGHT["C"])))
 
 
-async def next_number(session: AsyncSession, desk_id: int) -> int:
-    """The desk's next ticket number, in one round trip (the row lock lasts to the commit)."""
-    stmt = insert(DeskCounter).values(desk_id=desk_id, last_number=1)
-    stmt = stmt.on_conflict_do_update(
+def _take_number(desk_id: Any, *, only_if: Any = None) -> Any:
+    """The desk counter's upsert, returning the number it takes (the row lock lasts to the
+    commit); with `only_if`, it takes one only when that holds."""
+    stmt = insert(DeskCounter)
+    if only_if is None:
+        stmt = stmt.values(desk_id=desk_id, last_number=1)
+    else:
+        stmt = stmt.from_select(["desk_id", "last_number"],
+                                select(desk_id, literal(1)).where(only_if))
+    return stmt.on_conflict_do_update(
         index_elements=["desk_id"], set_={"last_number": DeskCounter.last_number + 1}
     ).returning(DeskCounter.last_number)
-    return int(await session.scalar(stmt))  # type: ignore[arg-type]
+
+
+async def next_number(session: AsyncSession, desk_id: int) -> int:
+    """The desk's next ticket number, in one round trip."""
+    return int(await session.scalar(_take_number(desk_id)))  # type: ignore[arg-type]
 
 
 async def check_assignee(session: AsyncSession, desk_id: int, user_id: int,
@@ -136,20 +146,16 @@ def _numbered_values(language: str, requester: Any = None) -> tuple[Any, dict[st
     """The desk counter's upsert (a CTE) and a new ticket's column values: bound parameters,
     the next number, and the requester's columns (bound too, unless from `requester`)."""
     table = Ticket.__table__
-    desk_id = bindparam("desk_id", type_=Integer)
-    counter = insert(DeskCounter)
-    if requester is None:
-        counter = counter.values(desk_id=desk_id, last_number=1)
-    else:  # no number taken when there is no requester (and so no ticket)
-        counter = counter.from_select(["desk_id", "last_number"], select(desk_id, literal(1))
-                                      .where(exists(select(requester.c.id))))
-    counter = (counter.on_conflict_do_update(index_elements=["desk_id"],
-                                             set_={"last_number": DeskCounter.last_number + 1})
-               .returning(DeskCounter.last_number).cte("counter"))
+    # No number taken when there is no requester (and so no ticket).
+    counter = _take_number(bindparam("desk_id", type_=Integer), only_if=(
+        None if requester is None else exists(select(requester.c.id)))).cte("counter")
     values = {c: bindparam(c, type_=table.c[c].type) for c in _TICKET_VALUES}
-    for column in ("requester_id", "organization_id"):
-        values[column] = (bindparam(column, type_=table.c[column].type) if requester is None
-                          else requester.c["id" if column == "requester_id" else column])
+    if requester is None:
+        values |= {c: bindparam(c, type_=table.c[c].type)
+                   for c in ("requester_id", "organization_id")}
+    else:
+        values |= {"requester_id": requester.c.id,
+                   "organization_id": requester.c.organization_id}
     values |= {"number": select(counter.c.last_number).scalar_subquery(),
                "version": literal(1), "routing_state": literal("pending"),
                "search": search_vector(language, values["subject"], values["description"])}
@@ -199,12 +205,13 @@ async def create(session: AsyncSession, scope: DeskScope | None, payload: Ticket
     custom = fields.check(field_specs, payload.custom_fields, ["body", "custom_fields"])
     # A requester by email, in a desk that does not create organizations, is found or inserted
     # by the ticket's own INSERT; any other is found (or made) first.
-    email = None
+    by_email = None
     if payload.requester is not None:
         email = customers.normalized(payload.requester.email, ("body", "requester", "email"))
-        if customers.may_create_organization(desk, email_domain(email)):
-            email = None
-    requester = None if email else await _requester(session, scope, desk, payload)
+        domain = email_domain(email)
+        if not customers.may_create_organization(desk, domain):
+            by_email = email, domain
+    requester = None if by_email else await _requester(session, scope, desk, payload)
     if payload.assignee_id is not None:
         await check_assignee(session, desk.id, payload.assignee_id, ["body", "assignee_id"])
     if payload.team_id is not None:
@@ -221,7 +228,7 @@ async def create(session: AsyncSession, scope: DeskScope | None, payload: Ticket
         "solved_at": utcnow() if payload.status is TicketStatus.solved else None,
     }
     ticket = await _insert(session, scope, desk, payload, values, settings.language.value,
-                           requester, email)
+                           requester, by_email)
     events.record(session, type="ticket.created", desk_id=desk.id, subject_type="ticket",
                   subject_id=ticket.id, data=read(ticket), scope=scope)
     jobs.defer(session, "route_ticket", job_id=route_job_id(ticket.id), ticket_id=ticket.id)
@@ -230,14 +237,15 @@ async def create(session: AsyncSession, scope: DeskScope | None, payload: Ticket
 
 async def _insert(session: AsyncSession, scope: DeskScope | None, desk: Desk,
                   payload: TicketCreate, values: dict[str, Any], language: str,
-                  requester: Customer | None, email: str | None) -> Ticket:
-    """The ticket with `requester`, or with the customer of `email` found or inserted in the
-    same statement; after losing the race for a new customer to a concurrent request (no row,
-    no number taken), with the customer that request committed."""
+                  requester: Customer | None, by_email: tuple[str, str] | None) -> Ticket:
+    """The ticket with `requester`, or with the customer of `by_email` (address, domain) found
+    or inserted in the same statement; after losing the race for a new customer to a
+    concurrent request (no row, no number taken), with the customer that request committed."""
     if requester is None:
-        assert email is not None and payload.requester is not None
+        assert by_email is not None and payload.requester is not None
+        email, domain = by_email
         row = (await session.execute(_insert_with_requester_statement(language), {
-            **values, "email": email, "email_domain": email_domain(email),
+            **values, "email": email, "email_domain": domain,
             "name": payload.requester.name, "phone": None})).first()
         if row is not None:
             ticket, customer, created = row

@@ -55,7 +55,8 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
 
 
 @cli.command()
-def worker() -> None:
+def worker(burst: Annotated[bool, typer.Option(
+        help="Exit once the queue is empty (batch runs and tests).")] = False) -> None:
     """Run the arq worker (routing, webhooks, sweeps)."""
     from app.core.logging import configure_logging
     from app.worker import build_worker
@@ -63,7 +64,7 @@ def worker() -> None:
     settings = _settings()
     configure_logging(settings.log_level)
     settings.require_database_url()
-    build_worker(settings).run()
+    build_worker(settings, burst=burst).run()
 
 
 @cli.command()

@@ -34,6 +34,7 @@ from app.routing.router import router as routing_rules_router
 from app.routing.runs_router import router as routing_runs_router
 from app.staff.router import router as staff_router
 from app.tickets.router import router as tickets_router
+from app.transfers.router import router as transfers_router
 from app.views.router import router as views_router
 from app.webhooks.router import router as webhooks_router
 
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     for router in (auth_public_router, forms_public_router):
         app.include_router(router, prefix="/v1")
     for router in (auth_router, desks_router, fields_router, staff_router, organizations_router,
-                   customers_router, views_router, events_router, forms_router,
+                   customers_router, transfers_router, views_router, events_router, forms_router,
                    forms_survey_router, intake_router, attachments_router, routing_rules_router,
                    routing_runs_router, webhooks_router):
         app.include_router(router, prefix="/v1", dependencies=[Depends(authenticate)])

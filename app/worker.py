@@ -1,13 +1,14 @@
-"""The arq worker: job functions, cron jobs, and the resources they share.
+"""The arq worker, wired: job functions, cron jobs, and the resources they share.
 
-Jobs take ids, open their own session and are safe to run twice. `build_worker()` makes a worker
-from the settings (used by `switchboard worker` and `switchboard dev`); `WorkerSettings` serves
-`arq app.worker.WorkerSettings` too.
+Jobs live in their domains (`routing/tasks.py`, `webhooks/tasks.py`, `core/idempotency.py`);
+each opens its unit of work with `core.jobs.job_session(ctx)`. This module only assembles them.
+`worker_options(settings)` is the one description of a worker: `switchboard worker` and
+`switchboard dev` build theirs from it, and so does `arq app.worker.WorkerSettings` (read from
+the environment when arq asks for it).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from typing import Any
 
@@ -22,8 +23,6 @@ from app.core.resources import Resources
 from app.routing import tasks as routing_tasks
 from app.webhooks import delivery as webhook_delivery
 from app.webhooks import tasks as webhook_tasks
-
-log = logging.getLogger(__name__)
 
 MAX_JOBS = 20  # jobs one worker runs at once
 
@@ -43,26 +42,9 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["resources"].close()
 
 
-async def commit(ctx: dict[str, Any], session: Any) -> None:
-    """Commit a job's session, then send the jobs it deferred (the worker's transaction boundary)."""
-    await session.commit()
-    pending = jobs.take(session)
-    if pending:
-        await jobs.send(ctx["redis"], pending, queue_name=ctx["settings"].queue_name)
-
-
-async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
-    """Forget stored responses older than their 24 h window."""
-    async with ctx["sessionmaker"]() as session:
-        removed = await idempotency.purge_expired(session)
-        await commit(ctx, session)
-    if removed:
-        log.info("purged %d expired idempotency keys", removed)
-    return removed
-
-
-FUNCTIONS: list[Any] = [purge_idempotency_keys, *routing_tasks.FUNCTIONS, *webhook_tasks.FUNCTIONS]
-CRON_JOBS = [cron(purge_idempotency_keys, minute={7}, run_at_startup=False),
+FUNCTIONS: list[Any] = [idempotency.purge_idempotency_keys, *routing_tasks.FUNCTIONS,
+                        *webhook_tasks.FUNCTIONS]
+CRON_JOBS = [cron(idempotency.purge_idempotency_keys, minute={7}, run_at_startup=False),
              *routing_tasks.CRON_JOBS, *webhook_tasks.CRON_JOBS]
 
 
@@ -93,8 +75,11 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
     return Worker(**{**worker_options(settings), **overrides})
 
 
-class WorkerSettings:  # pragma: no cover - for `arq app.worker.WorkerSettings`
-    functions = FUNCTIONS
-    cron_jobs = CRON_JOBS
-    on_startup = startup
-    on_shutdown = shutdown
+def __getattr__(name: str) -> Any:
+    """`arq app.worker.WorkerSettings`: the same options as `switchboard worker`, from the
+    environment's settings, built when arq asks (importing this module needs no settings)."""
+    if name == "WorkerSettings":
+        settings = get_settings()
+        settings.require_database_url()
+        return worker_options(settings)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

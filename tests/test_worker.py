@@ -18,10 +18,11 @@ from sqlalchemy import select, text
 from app.core import jobs
 from app.core.db import Session, create_engine, create_sessionmaker, utcnow
 from app.core.errors import Conflict
+from app.core.idempotency import purge_idempotency_keys
 from app.core.resources import Resources, redis_client
 from app.core.routing import api_router
 from app.models import IdempotencyKey
-from app.worker import MAX_JOBS, build_worker, commit, purge_idempotency_keys, shutdown, startup
+from app.worker import MAX_JOBS, build_worker, shutdown, startup
 from tests.services import migrated_database
 
 
@@ -68,18 +69,32 @@ async def test_purge_idempotency_keys_deletes_only_expired_keys(session, session
     assert await purge_idempotency_keys(ctx) == 0
 
 
-async def test_worker_commit_sends_deferred_jobs_after_committing(sessionmaker, settings, redis,
-                                                                 queue):
+async def test_job_session_commits_then_sends_the_deferred_jobs(sessionmaker, session, settings,
+                                                               redis, queue):
     ctx = {"sessionmaker": sessionmaker, "settings": settings, "redis": redis}
     wanted = job_id()
-    async with sessionmaker() as s:
+    async with jobs.job_session(ctx) as s:
         s.add(idempotency_key("by-job", timedelta(hours=1)))
         jobs.defer(s, "purge_idempotency_keys", job_id=wanted)
         assert await queued(redis, queue) == []
-        await commit(ctx, s)
-        assert not s.in_transaction()
+    assert not s.in_transaction()
     assert await queued(redis, queue) == [
         ("purge_idempotency_keys", jobs.qualified(queue, wanted), {})]
+    assert (await session.scalars(select(IdempotencyKey.key))).all() == ["by-job"]
+
+
+async def test_job_session_that_fails_rolls_back_and_sends_nothing(sessionmaker, session,
+                                                                   settings, redis, queue):
+    ctx = {"sessionmaker": sessionmaker, "settings": settings, "redis": redis}
+    with pytest.raises(RuntimeError):
+        async with jobs.job_session(ctx) as s:
+            s.add(idempotency_key("lost", timedelta(hours=1)))
+            await s.flush()
+            jobs.defer(s, "purge_idempotency_keys", job_id=job_id())
+            raise RuntimeError("the job failed")
+    assert jobs.take(s) == []
+    assert await queued(redis, queue) == []
+    assert (await session.scalars(select(IdempotencyKey.key))).all() == []
 
 
 # --- jobs held until commit -----------------------------------------------------------------

@@ -9,16 +9,21 @@ replayed response always matches what was committed.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import jobs
 from app.core.db import utcnow
 from app.core.errors import AppError, invalid
 from app.models import IdempotencyKey
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -102,3 +107,12 @@ def record(request: Request, session: AsyncSession, response: Response) -> bool:
 async def purge_expired(session: AsyncSession) -> int:
     result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= utcnow()))
     return result.rowcount or 0
+
+
+async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
+    """The worker's hourly job: forget stored responses older than their 24 h window."""
+    async with jobs.job_session(ctx) as session:
+        removed = await purge_expired(session)
+    if removed:
+        log.info("purged %d expired idempotency keys", removed)
+    return removed

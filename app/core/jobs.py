@@ -3,12 +3,15 @@
 A service calls `defer(session, "route_ticket", ticket_id=1, job_id="route:1")`; nothing leaves
 the process until the session commits, and a rollback drops the jobs. Every job can be derived
 again from a database row, so a Redis outage at send time loses nothing: the cron sweeps pick it
-up.
+up. The request's boundary is `core/boundary.py`; a job's (and the SMTP listener's) is
+`job_session(ctx)`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
@@ -48,6 +51,22 @@ def qualified(queue_name: str, job_id: str) -> str:
     """arq keys a job by its id across every queue of a Redis; ours carry the queue name, so two
     deployments (or test runs) sharing one Redis never refuse each other's jobs."""
     return f"{queue_name}:{job_id}"
+
+
+@asynccontextmanager
+async def job_session(ctx: Mapping[str, Any]) -> AsyncIterator[AsyncSession]:
+    """A job's unit of work: a session that commits when the block ends, then sends the jobs
+    deferred in it; an error discards them and rolls back. `ctx` is arq's job context (or one
+    shaped like it): `sessionmaker`, `redis` and `settings`. A block may commit earlier itself
+    (a claim that must be visible at once); the jobs go out at the end."""
+    async with ctx["sessionmaker"]() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            discard(session)
+            raise
+        await send(ctx["redis"], take(session), queue_name=ctx["settings"].queue_name)
 
 
 # arq's own enqueue (WATCH, EXISTS, MULTI/EXEC) costs three round trips a job; this does the

@@ -23,12 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.domains import email_domain
 from app.core.errors import Unprocessable
 from app.core.fields import FieldSpec, validate_values
+from app.core.outbox import actor_of
 from app.core.scope import DeskScope
 from app.core.text import NUL, NUL_MESSAGE
 from app.customers.schemas import CustomerRead, ImportResult, Phone, normalize_email
 from app.customers.service import resolve_organization
 from app.desks import service as desks
-from app.events.service import actor_of
 from app.fields import service as fields
 from app.models import Customer, Desk, Event, FieldEntity, Organization
 from app.organizations import service as organizations

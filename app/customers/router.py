@@ -16,7 +16,6 @@ from app.customers import importer, service
 from app.customers.schemas import (
     CustomerCreate,
     CustomerRead,
-    CustomerTransfer,
     CustomerUpdate,
     ImportResult,
 )
@@ -83,12 +82,3 @@ async def update_customer(customer_id: PathId, payload: CustomerUpdate, session:
     customer = await service.update(session, scope, customer_id, payload, if_match)
     set_etag(response, customer.version)
     return service.read(customer)
-
-
-@router.post("/{customer_id}/transfer", response_model=CustomerRead,
-             responses=problem_responses(409))
-async def transfer_customer(customer_id: PathId, payload: CustomerTransfer, session: Session,
-                            scope: CustomersWrite) -> CustomerRead:
-    """Move the customer (and, by default, its open tickets) to another desk."""
-    return service.read(await service.transfer(session, scope, customer_id, payload.desk_id,
-                                               payload.move_open_tickets))

@@ -24,17 +24,18 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.core import outbox
 from app.core.concurrency import check_if_match
 from app.core.domains import email_domain, is_public_mail_domain
 from app.core.errors import Conflict, invalid
 from app.core.fields import merged
 from app.core.lookup import get_in_scope
+from app.core.outbox import EventType
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
 from app.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate, normalize_email
 from app.desks import service as desks
 from app.desks.schemas import DeskSettings
-from app.events import service as events
 from app.fields import service as fields
 from app.models import Customer, Desk, FieldEntity, Organization, OrganizationDomain
 from app.organizations import service as organizations
@@ -109,7 +110,7 @@ def normalized(email: str, loc: Sequence[str | int]) -> str:
 
 
 def record_created(session: AsyncSession, customer: Customer, scope: DeskScope | None) -> None:
-    events.record(session, type="customer.created", desk_id=customer.desk_id,
+    outbox.record(session, type=EventType.customer_created, desk_id=customer.desk_id,
                   subject_type="customer", subject_id=customer.id, data=read(customer),
                   scope=scope)
 
@@ -174,7 +175,7 @@ async def _insert(session: AsyncSession, **values: object) -> Customer | None:
     )
 
 
-async def _check_email_free(session: AsyncSession, desk_id: int, email: str) -> None:
+async def check_email_free(session: AsyncSession, desk_id: int, email: str) -> None:
     """409 naming the desk's customer holding `email` (`existing_id`), if any."""
     existing = await session.scalar(select(Customer.id).where(
         Customer.desk_id == desk_id, Customer.email == email))
@@ -185,7 +186,7 @@ async def _check_email_free(session: AsyncSession, desk_id: int, email: str) -> 
 
 async def create(session: AsyncSession, scope: DeskScope, payload: CustomerCreate) -> Customer:
     desk = await desks.get_active(session, scope, payload.desk_id)
-    await _check_email_free(session, desk.id, payload.email)
+    await check_email_free(session, desk.id, payload.email)
     custom = await fields.clean(session, desk.id, FieldEntity.customer, payload.custom_fields,
                                 ["body", "custom_fields"])
     domain = email_domain(payload.email)
@@ -197,9 +198,9 @@ async def create(session: AsyncSession, scope: DeskScope, payload: CustomerCreat
                              name=payload.name, phone=payload.phone, organization_id=org_id,
                              custom_fields={k: v for k, v in custom.items() if v is not None})
     if customer is None:  # created by a concurrent request since the check above
-        await _check_email_free(session, desk.id, payload.email)
+        await check_email_free(session, desk.id, payload.email)
         raise Conflict(f"Desk {desk.id} already has a customer with email {payload.email}.")
-    events.record(session, type="customer.created", desk_id=desk.id, subject_type="customer",
+    outbox.record(session, type=EventType.customer_created, desk_id=desk.id, subject_type="customer",
                   subject_id=customer.id, data=read(customer), scope=scope)
     return customer
 
@@ -240,7 +241,7 @@ async def update(session: AsyncSession, scope: DeskScope, customer_id: int,
     before = read(customer).model_dump(mode="json")
     sent = payload.model_fields_set
     if payload.email is not None and payload.email != customer.email:
-        await _check_email_free(session, customer.desk_id, payload.email)
+        await check_email_free(session, customer.desk_id, payload.email)
         customer.email = payload.email
         customer.email_domain = email_domain(payload.email)
     if payload.name is not None:
@@ -258,55 +259,9 @@ async def update(session: AsyncSession, scope: DeskScope, customer_id: int,
     await session.flush()
     await session.refresh(customer)
     after = read(customer).model_dump(mode="json")
-    changes_made = events.diff(before, after)
+    changes_made = outbox.diff(before, after)
     if changes_made:
-        events.record(session, type="customer.updated", desk_id=customer.desk_id,
+        outbox.record(session, type=EventType.customer_updated, desk_id=customer.desk_id,
                       subject_type="customer", subject_id=customer.id, data=after, scope=scope,
                       changes=changes_made)
     return customer
-
-
-async def check_no_email_clash(session: AsyncSession, desk_id: int,
-                               emails: Sequence[str]) -> None:
-    if not emails:
-        return
-    clashes = sorted((await session.scalars(select(Customer.email).where(
-        Customer.desk_id == desk_id, Customer.email.in_(emails)))).all())
-    if clashes:
-        shown = ", ".join(clashes[:10]) + (" …" if len(clashes) > 10 else "")
-        raise Conflict(f"Desk {desk_id} already has customers with these emails: {shown}",
-                       emails=clashes[:100])
-
-
-async def move(session: AsyncSession, scope: DeskScope, customer: Customer, target: Desk, *,
-               keep_organization: int | None = None, move_open_tickets: bool) -> Customer:
-    """Move one customer (the caller has checked for clashes). Its organization is the one
-    moving with it, else re-resolved in the target desk by email domain."""
-    source_desk_id = customer.desk_id
-    customer.desk_id = target.id
-    await session.flush()
-    customer.organization_id = keep_organization if keep_organization is not None else (
-        await resolve_organization(session, target, customer.email_domain, scope))
-    await session.flush()
-    await session.refresh(customer)
-    for hook in TRANSFER_HOOKS:
-        await hook(session, scope, customer, source_desk_id, move_open_tickets)
-    events.record(session, type="customer.transferred", desk_id=target.id,
-                  subject_type="customer", subject_id=customer.id, data=read(customer),
-                  scope=scope, changes={"desk_id": [source_desk_id, target.id]})
-    return customer
-
-
-# Called as hook(session, scope, customer, source_desk_id, move_open_tickets) after a customer
-# moves; the tickets domain registers the one that moves open tickets.
-TRANSFER_HOOKS: list = []
-
-
-async def transfer(session: AsyncSession, scope: DeskScope, customer_id: int,
-                   target_desk_id: int, move_open_tickets: bool) -> Customer:
-    customer = await get(session, scope, customer_id, for_update=True)
-    target = await desks.get_active(session, scope, target_desk_id)
-    if target.id == customer.desk_id:
-        raise invalid(["body", "desk_id"], "the customer is already in this desk")
-    await _check_email_free(session, target.id, customer.email)
-    return await move(session, scope, customer, target, move_open_tickets=move_open_tickets)

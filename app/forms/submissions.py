@@ -16,9 +16,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import outbox
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.fields import FieldType, validate_values
-from app.events import service as events
+from app.core.outbox import EventType
 from app.forms import mapping
 from app.forms.jsonschema import submission_schema
 from app.forms.sanitize import plain_text
@@ -100,7 +101,7 @@ async def submit(session: AsyncSession, form: Form, desk: Desk, body: dict[str, 
     session.add(row)
     await session.flush()
     await session.refresh(row)
-    events.record(session, type="form.submitted", desk_id=desk.id, subject_type="form",
+    outbox.record(session, type=EventType.form_submitted, desk_id=desk.id, subject_type="form",
                   subject_id=form.id, scope=None,
                   data={**read_submission(row).model_dump(mode="json"),
                         "ticket_number": ticket.number if ticket else None})

@@ -19,11 +19,12 @@ from joserfc.jwk import OctKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import outbox
 from app.core.enums import TicketStatus
 from app.core.errors import AppError, Conflict, NotFound
+from app.core.outbox import EventType
 from app.core.scope import DeskScope
 from app.core.security import JWT_ALGORITHM, JWT_ISSUER
-from app.events import service as events
 from app.forms.schemas import PublicSurvey, SurveyAnswer, SurveyLink, SurveyRead, SurveyThanks
 from app.models import SurveyResponse, Ticket
 from app.tickets import service as tickets
@@ -127,7 +128,7 @@ async def answer(session: AsyncSession, token: str, secret: str,
     session.add(row)
     await session.flush()
     await session.refresh(row)
-    events.record(session, type="survey.answered", desk_id=ticket.desk_id, subject_type="ticket",
+    outbox.record(session, type=EventType.survey_answered, desk_id=ticket.desk_id, subject_type="ticket",
                   subject_id=ticket.id, data=read(row), scope=None)
     return SurveyThanks(ticket_number=ticket.number, rating=row.rating, comment=row.comment,
                         created_at=row.created_at)

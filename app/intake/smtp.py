@@ -3,7 +3,7 @@
 RCPT answers 550 for an address no desk owns, so the sending server bounces at once. DATA runs
 `service.receive` once per accepted recipient (a recipient of a desk that already took the
 message counts as a duplicate) in one transaction of its own, commits, then sends the jobs the
-intake deferred, exactly as a worker job does (`app.worker.commit`). A bad message (no sender)
+intake deferred, exactly as a worker job does (`core.jobs.job_session`). A bad message (no sender)
 is refused for good (550); any other failure answers 451 so that the sender tries again later.
 """
 
@@ -19,11 +19,11 @@ from aiosmtpd.smtp import Session as SMTPSession
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core import jobs
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.core.resources import Resources
 from app.intake import service
-from app.worker import commit
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,8 @@ class IntakeHandler:
                  settings: Settings) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
-        self.ctx: dict[str, Any] = {"redis": redis, "settings": settings}
+        self.ctx: dict[str, Any] = {"sessionmaker": sessionmaker, "redis": redis,
+                                    "settings": settings}
 
     async def handle_RCPT(self, server: SMTP, session: SMTPSession, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
@@ -60,14 +61,13 @@ class IntakeHandler:
             raw = raw.encode("utf-8", "surrogateescape")
         raw = with_return_path(raw, envelope.mail_from)
         try:
-            async with self.sessionmaker() as db:
+            async with jobs.job_session(self.ctx) as db:
                 for recipient in envelope.rcpt_tos:
                     result = await service.receive(
                         db, raw, recipients=[recipient], scope=None,
                         max_attachment_bytes=self.settings.max_attachment_bytes)
                     log.info("email to %s: %s (ticket %s)", recipient, result.outcome,
                              result.ticket_id)
-                await commit(self.ctx, db)
         except AppError as exc:
             if exc.status >= 500:
                 log.error("email refused for now: %s", exc.detail)

@@ -18,7 +18,6 @@ from app.organizations.schemas import (
     ClaimResult,
     OrganizationCreate,
     OrganizationRead,
-    OrganizationTransfer,
     OrganizationUpdate,
 )
 
@@ -83,11 +82,3 @@ async def claim_customers(organization_id: PathId, session: Session,
     """Customers of the organization's domains who have no organization join it."""
     ids = await service.claim_customers(session, scope, organization_id)
     return ClaimResult(organization_id=organization_id, claimed=len(ids), customer_ids=ids)
-
-
-@router.post("/{organization_id}/transfer", response_model=OrganizationRead,
-             responses=problem_responses(409))
-async def transfer_organization(organization_id: PathId, payload: OrganizationTransfer,
-                                session: Session, scope: OrganizationsWrite) -> OrganizationRead:
-    """Move the organization, its customers and their open tickets to another desk."""
-    return service.read(await service.transfer(session, scope, organization_id, payload.desk_id))

@@ -11,16 +11,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.core import outbox
 from app.core.concurrency import check_if_match
-from app.core.errors import Conflict, invalid
+from app.core.errors import Conflict
 from app.core.fields import merged
 from app.core.lookup import get_in_scope
+from app.core.outbox import EventType
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
 from app.desks import service as desks
-from app.events import service as events
 from app.fields import service as fields
-from app.models import Customer, Desk, FieldEntity, Organization, OrganizationDomain
+from app.models import Customer, FieldEntity, Organization, OrganizationDomain
 from app.organizations.schemas import OrganizationCreate, OrganizationRead, OrganizationUpdate
 
 
@@ -28,7 +29,7 @@ def read(org: Organization) -> OrganizationRead:
     return OrganizationRead.model_validate(org)
 
 
-async def _load(session: AsyncSession, org_id: int) -> Organization:
+async def load(session: AsyncSession, org_id: int) -> Organization:
     """(Re)load with its domains; the identity map is refreshed."""
     org = await session.scalar(
         select(Organization).where(Organization.id == org_id)
@@ -70,11 +71,11 @@ async def _add_domains(session: AsyncSession, org: Organization, domains: Sequen
     except IntegrityError:
         holders = await domain_holders(session, org.desk_id, domains, exclude=org.id)
         if holders:
-            raise _domain_conflict(holders) from None
+            raise domain_conflict(holders) from None
         raise
 
 
-def _domain_conflict(holders: dict[str, int]) -> Conflict:
+def domain_conflict(holders: dict[str, int]) -> Conflict:
     domain, holder = sorted(holders.items())[0]
     return Conflict(f"Domain {domain} already belongs to organization {holder} in this desk.",
                     domain=domain, organization_id=holder, existing_id=holder)
@@ -86,7 +87,7 @@ async def create(session: AsyncSession, scope: DeskScope, payload: OrganizationC
                                 payload.custom_fields, ["body", "custom_fields"])
     holders = await domain_holders(session, payload.desk_id, payload.domains)
     if holders:
-        raise _domain_conflict(holders)
+        raise domain_conflict(holders)
     org = Organization(
         desk_id=payload.desk_id, name=payload.name, shared_tickets=payload.shared_tickets,
         custom_fields={k: v for k, v in custom.items() if v is not None},
@@ -96,7 +97,7 @@ async def create(session: AsyncSession, scope: DeskScope, payload: OrganizationC
     session.add(org)
     await session.flush()
     await _add_domains(session, org, payload.domains)
-    org = await _load(session, org.id)
+    org = await load(session, org.id)
     _created(session, org, scope)
     return org
 
@@ -108,12 +109,12 @@ async def create_named(session: AsyncSession, desk_id: int, name: str,
     org = Organization(desk_id=desk_id, name=name)
     session.add(org)
     await session.flush()
-    return _created(session, await _load(session, org.id), scope)
+    return _created(session, await load(session, org.id), scope)
 
 
 def _created(session: AsyncSession, org: Organization, scope: DeskScope | None) -> int:
     """Record `organization.created` (in the transaction that creates it); return the id."""
-    events.record(session, type="organization.created", desk_id=org.desk_id,
+    outbox.record(session, type=EventType.organization_created, desk_id=org.desk_id,
                   subject_type="organization", subject_id=org.id, data=read(org), scope=scope)
     return org.id
 
@@ -140,7 +141,7 @@ async def create_for_domain(session: AsyncSession, desk_id: int, domain: str,
     if claimed is None:
         holder = (await domain_holders(session, desk_id, [domain]))[domain]
         return holder
-    return _created(session, await _load(session, org.id), scope)
+    return _created(session, await load(session, org.id), scope)
 
 
 async def list_(session: AsyncSession, scope: DeskScope, params: PageParams, *,
@@ -179,11 +180,11 @@ async def update(session: AsyncSession, scope: DeskScope, org_id: int,
     if payload.domains is not None:
         await _replace_domains(session, org, payload.domains)
     await session.flush()
-    org = await _load(session, org.id)
+    org = await load(session, org.id)
     after = read(org).model_dump(mode="json")
-    changes = events.diff(before, after)
+    changes = outbox.diff(before, after)
     if changes:
-        events.record(session, type="organization.updated", desk_id=org.desk_id,
+        outbox.record(session, type=EventType.organization_updated, desk_id=org.desk_id,
                       subject_type="organization", subject_id=org.id, data=after, scope=scope,
                       changes=changes)
     return org
@@ -192,7 +193,7 @@ async def update(session: AsyncSession, scope: DeskScope, org_id: int,
 async def _replace_domains(session: AsyncSession, org: Organization, domains: list[str]) -> None:
     holders = await domain_holders(session, org.desk_id, domains, exclude=org.id)
     if holders:
-        raise _domain_conflict(holders)
+        raise domain_conflict(holders)
     current = {d.domain: d for d in org.domain_rows}
     for domain, row in current.items():
         if domain not in domains:
@@ -227,39 +228,5 @@ async def claim_customers(session: AsyncSession, scope: DeskScope, org_id: int) 
         .execution_options(synchronize_session=False)
     )
     return sorted(result.all())
-
-
-async def transfer(session: AsyncSession, scope: DeskScope, org_id: int,
-                   target_desk_id: int) -> Organization:
-    """Move an organization with its domains and customers (and their open tickets) to
-    another desk the caller sees. Any email or domain the target already holds → 409, and
-    nothing moves."""
-    from app.customers import service as customers
-
-    org = await get(session, scope, org_id, for_update=True)
-    target: Desk = await desks.get_active(session, scope, target_desk_id)
-    source_desk_id = org.desk_id
-    if target.id == source_desk_id:
-        raise invalid(["body", "desk_id"], "the organization is already in this desk")
-    holders = await domain_holders(session, target.id, org.domains)
-    if holders:
-        raise _domain_conflict(holders)
-    members = list((await session.scalars(
-        select(Customer).where(Customer.organization_id == org.id).with_for_update()
-        .execution_options(populate_existing=True))).all())
-    await customers.check_no_email_clash(session, target.id, [c.email for c in members])
-
-    org.desk_id = target.id
-    for row in org.domain_rows:
-        row.desk_id = target.id
-    await session.flush()
-    org = await _load(session, org.id)
-    events.record(session, type="organization.transferred", desk_id=target.id,
-                  subject_type="organization", subject_id=org.id, data=read(org), scope=scope,
-                  changes={"desk_id": [source_desk_id, target.id]})
-    for customer in members:
-        await customers.move(session, scope, customer, target, keep_organization=org.id,
-                             move_open_tickets=True)
-    return org
 
 

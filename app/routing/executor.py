@@ -34,12 +34,13 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.core import outbox
 from app.core.db import utcnow
 from app.core.enums import TicketStatus
 from app.core.errors import AppError, Conflict, Unprocessable
 from app.core.fields import FieldSpec, merged
+from app.core.outbox import EventType
 from app.customers import service as customers
-from app.events import service as events
 from app.fields import service as fields
 from app.models import (
     PRIORITY_RANK,
@@ -464,7 +465,7 @@ async def _route(session: AsyncSession, loaded: Loaded, writes: Writes, *, attem
     await routing.run()
     ticket = routing.ticket
     after = tickets.read(ticket).model_dump(mode="json")
-    changes = events.diff(before, after)
+    changes = outbox.diff(before, after)
     changes.pop("updated_at", None)
     record_events(session, ticket, after, changes)
     run = RoutingRun(ticket_id=ticket.id, desk_id=ticket.desk_id, attempt=attempt,
@@ -478,12 +479,12 @@ async def _route(session: AsyncSession, loaded: Loaded, writes: Writes, *, attem
 def record_events(session: AsyncSession, ticket: Ticket, data: dict[str, Any],
                   changes: dict[str, Any]) -> None:
     """`ticket.routed` always; `ticket.status_changed` and `ticket.assigned` as a PATCH would."""
-    def record(type_: str, what: dict[str, Any]) -> None:
-        events.record(session, type=type_, desk_id=ticket.desk_id, subject_type="ticket",
+    def record(type_: EventType, what: dict[str, Any]) -> None:
+        outbox.record(session, type=type_, desk_id=ticket.desk_id, subject_type="ticket",
                       subject_id=ticket.id, data=data, scope=None, changes=what)
 
-    record("ticket.routed", changes)
+    record(EventType.ticket_routed, changes)
     if "status" in changes:
-        record("ticket.status_changed", {"status": changes["status"]})
+        record(EventType.ticket_status_changed, {"status": changes["status"]})
     if "assignee_id" in changes:
-        record("ticket.assigned", {"assignee_id": changes["assignee_id"]})
+        record(EventType.ticket_assigned, {"assignee_id": changes["assignee_id"]})

@@ -116,14 +116,11 @@ async def route_ticket(ctx: dict[str, Any], ticket_id: int) -> str:
 
 async def _route(ctx: dict[str, Any], ticket_id: int, job_try: int,
                  batch: int) -> tuple[RoutingRun | None, list[int]]:
-    from app.worker import commit  # app.worker imports this module
-
-    async with ctx["sessionmaker"]() as session:
+    async with jobs.job_session(ctx) as session:
         settings = ctx["settings"]
         routed = await executor.route(session, ticket_id, attempt=job_try, batch=batch,
                                       waited=settings.routing_batch_after_seconds,
                                       lock_timeout=settings.routing_lock_timeout_seconds)
-        await commit(ctx, session)
     return routed
 
 
@@ -133,10 +130,8 @@ async def _note(ctx: dict[str, Any], ticket_id: int, job_try: int, exc: BaseExce
     `failed` run and `routing_state='failed'`. A retrying note that cannot be written (the
     database is what failed) is only logged; a final one raises, leaving the ticket `pending`
     for the sweep."""
-    from app.worker import commit
-
     try:
-        async with ctx["sessionmaker"]() as session:
+        async with jobs.job_session(ctx) as session:
             await executor.set_lock_timeout(session, ctx["settings"].routing_lock_timeout_seconds)
             ticket = await executor.lock_pending(session, ticket_id)
             if ticket is None:
@@ -148,7 +143,6 @@ async def _note(ctx: dict[str, Any], ticket_id: int, job_try: int, exc: BaseExce
                 await session.execute(update(Ticket).where(Ticket.id == ticket.id).values(
                     routing_state="failed", version=Ticket.version + 1)
                     .execution_options(synchronize_session=False))
-            await commit(ctx, session)
     except Exception:
         if final:
             raise

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.core import jobs
+from app.core import jobs, outbox
 from app.core.concurrency import check_if_match
 from app.core.db import REUSE_PLANS, utcnow
 from app.core.domains import email_domain
@@ -28,12 +28,12 @@ from app.core.enums import TicketStatus
 from app.core.errors import Conflict, Unprocessable, invalid
 from app.core.fields import merged
 from app.core.lookup import get_in_scope
+from app.core.outbox import EventType
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
 from app.customers import service as customers
 from app.desks import service as desks
 from app.desks.schemas import DeskSettings
-from app.events import service as events
 from app.fields import service as fields
 from app.models import (
     PRIORITY_RANK,
@@ -229,7 +229,7 @@ async def create(session: AsyncSession, scope: DeskScope | None, payload: Ticket
     }
     ticket = await _insert(session, scope, desk, payload, values, settings.language.value,
                            requester, by_email)
-    events.record(session, type="ticket.created", desk_id=desk.id, subject_type="ticket",
+    outbox.record(session, type=EventType.ticket_created, desk_id=desk.id, subject_type="ticket",
                   subject_id=ticket.id, data=read(ticket), scope=scope)
     jobs.defer(session, "route_ticket", job_id=route_job_id(ticket.id), ticket_id=ticket.id)
     return ticket
@@ -320,21 +320,21 @@ async def update(session: AsyncSession, scope: DeskScope, ticket_id: int, payloa
     await session.flush()
     await session.refresh(ticket)
     after = read(ticket).model_dump(mode="json")
-    changes = events.diff(before, after)
+    changes = outbox.diff(before, after)
     changes.pop("updated_at", None)
     record = _recorder(session, scope, ticket, after)
-    record("ticket.updated", changes)
+    record(EventType.ticket_updated, changes)
     if "status" in changes:
-        record("ticket.status_changed", {"status": changes["status"]})
+        record(EventType.ticket_status_changed, {"status": changes["status"]})
     if "assignee_id" in changes:
-        record("ticket.assigned", {"assignee_id": changes["assignee_id"]})
+        record(EventType.ticket_assigned, {"assignee_id": changes["assignee_id"]})
     return ticket
 
 
 def _recorder(session: AsyncSession, scope: DeskScope | None, ticket: Ticket,
               data: dict[str, Any]):
-    def record(type_: str, changes: dict[str, Any] | None) -> None:
-        events.record(session, type=type_, desk_id=ticket.desk_id, subject_type="ticket",
+    def record(type_: EventType, changes: dict[str, Any] | None) -> None:
+        outbox.record(session, type=type_, desk_id=ticket.desk_id, subject_type="ticket",
                       subject_id=ticket.id, data=data, scope=scope, changes=changes or None)
     return record
 
@@ -384,7 +384,7 @@ async def move(session: AsyncSession, scope: DeskScope | None, ticket: Ticket, t
                               .values(desk_id=target.id))
     await session.refresh(ticket)
     after = read(ticket).model_dump(mode="json")
-    changes = events.diff(before, after)
+    changes = outbox.diff(before, after)
     changes.pop("updated_at", None)
     changes["desk_id"] = [source, target.id]
     _recorder(session, scope, ticket, after)("ticket.transferred", changes)
@@ -407,7 +407,7 @@ async def transfer(session: AsyncSession, scope: DeskScope, ticket_id: int,
 
 async def move_open_tickets(session: AsyncSession, scope: DeskScope | None, customer: Customer,
                             source_desk_id: int, move_open: bool) -> None:
-    """Customer transfer hook: its unsolved tickets follow it into its new desk."""
+    """A customer moved (`transfers`): its unsolved tickets follow it into its new desk."""
     if not move_open:
         return
     target = await session.get_one(Desk, customer.desk_id)
@@ -418,8 +418,6 @@ async def move_open_tickets(session: AsyncSession, scope: DeskScope | None, cust
     for ticket in tickets:
         await move(session, scope, ticket, target, customer)
 
-
-customers.TRANSFER_HOOKS.append(move_open_tickets)
 
 
 # --- comments -------------------------------------------------------------------------------
@@ -456,7 +454,7 @@ async def add_comment(session: AsyncSession, scope: DeskScope | None, ticket: Ti
     # Core UPDATE: a comment does not bump the ticket's version (no spurious 412s for editors).
     await session.execute(sa_update(Ticket).where(Ticket.id == ticket.id).values(**values)
                           .execution_options(synchronize_session=False))
-    events.record(session, type="comment.created", desk_id=ticket.desk_id,
+    outbox.record(session, type=EventType.comment_created, desk_id=ticket.desk_id,
                   subject_type="ticket", subject_id=ticket.id, data=read_comment(comment),
                   scope=scope)
     return comment

@@ -35,9 +35,9 @@ from arq.worker import Retry
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import jobs, outbox
 from app.core.config import Settings
 from app.core.db import utcnow
-from app.events import service as events
 from app.events.schemas import EventRead
 from app.models import Delivery, Event, Webhook
 from app.webhooks import schedule, signing, ssrf
@@ -299,7 +299,7 @@ async def disable(session: AsyncSession, webhook_id: int, reason: str) -> bool:
     data = {"id": row.id, "url": row.url, "events": row.events, "desk_ids": row.desk_ids,
             "state": "disabled", "disabled_reason": reason, "failure_count": row.failure_count,
             "failing_since": row.failing_since.isoformat() if row.failing_since else None}
-    events.record(session, type=DISABLED_EVENT, desk_id=None, subject_type="webhook",
+    outbox.record(session, type=DISABLED_EVENT, desk_id=None, subject_type="webhook",
                   subject_id=webhook_id, data=data, scope=None)
     return True
 
@@ -345,8 +345,6 @@ def busy_wait(job_try: int, rng: schedule.Random = random) -> float:  # type: ig
 async def deliver(ctx: dict[str, Any], delivery_id: int, webhook_id: int | None = None) -> str:
     """The arq job: one attempt of a delivery. `ctx["clock"]` (default: the wall clock) decides
     what is due, so tests drive the schedule without waiting."""
-    from app.worker import commit  # the worker imports this module
-
     settings: Settings = ctx["settings"]
     clock = ctx.get("clock", utcnow)
     sessions = ctx["sessionmaker"]
@@ -359,10 +357,9 @@ async def deliver(ctx: dict[str, Any], delivery_id: int, webhook_id: int | None 
     if not await acquire_slot(ctx["redis"], settings, webhook_id, delivery_id):
         raise Retry(defer=busy_wait(ctx.get("job_try", 1)))
     try:
-        async with sessions() as session:
+        async with jobs.job_session(ctx) as session:
             attempt = await claim(session, delivery_id, clock(),
                                   timedelta(seconds=settings.webhook_lease_seconds))
-            await session.commit()
         if attempt is None:
             return "skipped"
         result = await send(ctx["http"], attempt, allow=_allow(settings),
@@ -370,9 +367,8 @@ async def deliver(ctx: dict[str, Any], delivery_id: int, webhook_id: int | None 
                             time_limit=settings.webhook_timeout_seconds)
     finally:
         await release_slot(ctx["redis"], settings, webhook_id, delivery_id)
-    async with sessions() as session:
+    async with jobs.job_session(ctx) as session:
         outcome = await record(session, attempt, result, clock(), ctx.get("random", random))
-        await commit(ctx, session)
     return outcome
 
 

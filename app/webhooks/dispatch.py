@@ -4,7 +4,7 @@
 share the work), matches them against the active webhooks with the pure `matches`, inserts the
 deliveries (`ON CONFLICT DO NOTHING` on (webhook, event): a re-run adds nothing), marks the events
 dispatched, commits, and only then enqueues one `deliver` per new delivery. Any transaction that
-writes events enqueues one `dispatch_events` after its commit (`events.record`); the sweep in
+writes events enqueues one `dispatch_events` after its commit (`core/outbox.py`); the sweep in
 `tasks.py` covers a kick that Redis lost.
 """
 
@@ -22,13 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import jobs
 from app.core.db import utcnow
+from app.core.outbox import EventType
 from app.models import Delivery, Webhook
 
 log = logging.getLogger(__name__)
 
-DISPATCH_JOB = "dispatch_events"
 BATCH = 500
-DISABLED_EVENT = "webhook.disabled"
+DISABLED_EVENT = EventType.webhook_disabled
 
 
 class Subscription(Protocol):
@@ -143,36 +143,14 @@ async def dispatch_batch(session: AsyncSession, now: datetime, limit: int = BATC
 
 async def dispatch_events(ctx: dict[str, Any]) -> int:
     """The arq job: dispatch until no undispatched event is left; how many deliveries it made."""
-    from app.worker import commit  # the worker imports this module
-
     clock = ctx.get("clock", utcnow)
     made = 0
     while True:
-        async with ctx["sessionmaker"]() as session:
+        async with jobs.job_session(ctx) as session:
             claimed, created = await dispatch_batch(session, clock())
-            await commit(ctx, session)
         made += created
         if claimed == 0:
             break
     if made:
         log.debug("dispatched %d deliveries", made)
     return made
-
-
-# A kick queues the dispatcher this much later: the events of every transaction committed
-# meanwhile go out in its one run (at a hundred transactions a second, a run per transaction
-# would cost more than the transactions), for a few milliseconds more before delivery.
-KICK_DELAY_S = 0.05
-
-
-def kick(session: AsyncSession) -> None:
-    """Once per transaction that writes events: wake a dispatcher shortly after the commit.
-    The id is fixed, so the kicks of many transactions queue one job."""
-    transaction = session.get_transaction()
-    if transaction is not None and session.info.get(_KICKED) is transaction:
-        return
-    session.info[_KICKED] = transaction
-    jobs.defer(session, DISPATCH_JOB, job_id=DISPATCH_JOB, _defer_by=KICK_DELAY_S)
-
-
-_KICKED = "switchboard.webhooks.kicked"

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.core.outbox import SYSTEM_ACTOR
 from app.customers.schemas import CustomerRead
 from app.events.schemas import EventRead
-from app.events.service import SYSTEM_ACTOR
 from app.forms.schemas import SubmissionRead
 from app.organizations.schemas import OrganizationRead
 from app.tickets.schemas import CommentRead, TicketRead

@@ -6,30 +6,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.core import outbox
 from app.core.ids import Id
 from app.core.text import Text
 
-
-class EventType(StrEnum):
-    """What a webhook may subscribe to; `*` is every type."""
-
-    all = "*"
-    ticket_created = "ticket.created"
-    ticket_updated = "ticket.updated"
-    ticket_status_changed = "ticket.status_changed"
-    ticket_assigned = "ticket.assigned"
-    ticket_transferred = "ticket.transferred"
-    ticket_routed = "ticket.routed"
-    comment_created = "comment.created"
-    customer_created = "customer.created"
-    customer_updated = "customer.updated"
-    customer_transferred = "customer.transferred"
-    organization_created = "organization.created"
-    organization_updated = "organization.updated"
-    organization_transferred = "organization.transferred"
-    form_submitted = "form.submitted"
-    webhook_disabled = "webhook.disabled"
-
+# What a webhook may subscribe to: the outbox's catalogue, less what only a ticket's history
+# shows, and `*` for every type.
+UNSUBSCRIBABLE = frozenset({outbox.EventType.survey_answered})
+EventType = StrEnum(  # type: ignore[misc]  # members from the catalogue, not literals
+    "EventType", [("all", "*")] + [(t.name, t.value) for t in outbox.EventType
+                                   if t not in UNSUBSCRIBABLE])
+EventType.__doc__ = "What a webhook may subscribe to; `*` is every type."
 
 EVENT_TYPES = tuple(t.value for t in EventType if t is not EventType.all)
 

@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from app.core import jobs
 from app.core.db import utcnow
+from app.core.outbox import DISPATCH_JOB
 from app.models import Delivery, Event, Webhook
 from app.webhooks.delivery import deliver
-from app.webhooks.dispatch import DISPATCH_JOB, deliver_job_id, dispatch_events
+from app.webhooks.dispatch import deliver_job_id, dispatch_events
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,8 @@ SWEEP_EVERY_SECONDS = 5
 async def sweep_webhooks(ctx: dict[str, Any]) -> int:
     """Enqueue the dispatcher if any event is undispatched, and `deliver` for every overdue
     pending delivery of an active webhook; job ids make a job still queued or running a no-op."""
-    from app.worker import commit  # the worker imports this module
-
     now = ctx.get("clock", utcnow)()
-    async with ctx["sessionmaker"]() as session:
+    async with jobs.job_session(ctx) as session:
         if await session.scalar(select(Event.id).where(Event.dispatched_at.is_(None)).limit(1)):
             jobs.defer(session, DISPATCH_JOB, job_id=DISPATCH_JOB)
         overdue = (await session.execute(
@@ -43,7 +42,6 @@ async def sweep_webhooks(ctx: dict[str, Any]) -> int:
         for row in overdue:
             jobs.defer(session, "deliver", job_id=deliver_job_id(row.id, row.attempts),
                        delivery_id=row.id, webhook_id=row.webhook_id)
-        await commit(ctx, session)
     if overdue:
         log.info("re-enqueued %d overdue webhook deliveries", len(overdue))
     return len(overdue)

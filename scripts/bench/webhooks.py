@@ -30,12 +30,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.core import jobs
+from app.core import jobs, outbox
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.migrate import upgrade
+from app.core.outbox import EventType
 from app.core.resources import redis_client
-from app.events import service as events
 from app.models import Delivery, Desk, Event, Webhook
 from app.webhooks import delivery, signing
 from scripts.bench.common import REPO_ROOT, log, percentile
@@ -83,7 +83,7 @@ class _Event:
         from datetime import UTC, datetime
 
         self.id, self.type, self.desk_id = 1, "ticket.created", 1
-        self.created_at, self.actor = datetime.now(UTC), dict(events.SYSTEM_ACTOR)
+        self.created_at, self.actor = datetime.now(UTC), dict(outbox.SYSTEM_ACTOR)
         self.data, self.changes = payload, None
 
 
@@ -131,11 +131,11 @@ async def main(count: int, hooks: int) -> None:
                 for start in range(0, per_writer, 10):
                     async with sessions() as s:
                         for i in range(start, min(start + 10, per_writer)):
-                            events.record(s, type="ticket.created",
+                            outbox.record(s, type=EventType.ticket_created,
                                           desk_id=desk_ids[(w + i) % hooks],
                                           subject_type="ticket", subject_id=i, data=data(i),
                                           scope=None)
-                        await events.write_pending(s)
+                        await outbox.write_pending(s)
                         made = (await s.scalars(select(Event.id).where(
                             Event.txid == THIS_TRANSACTION))).all()
                         await s.commit()

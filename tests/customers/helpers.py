@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.events import service as event_service
+from app.core import outbox
 from app.models import Customer, Event, Organization, OrganizationDomain
 from tests.conftest import bearer
 
@@ -61,7 +61,7 @@ async def set_auto_create(client: httpx.AsyncClient, headers: dict[str, str], de
 
 async def events(session: AsyncSession, type_: str | None = None, *,
                  subject_id: int | None = None, desk_id: int | None = None) -> list[Event]:
-    await event_service.write_pending(session)  # what this transaction recorded so far
+    await outbox.write_pending(session)  # what this transaction recorded so far
     stmt = select(Event).order_by(Event.id)
     if type_ is not None:
         stmt = stmt.where(Event.type == type_)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.events import service as events
+from app.core import outbox
 from app.models import Event
 
 
 def note(session, desk_id: int, type: str) -> None:
-    events.record(session, type=type, desk_id=desk_id, subject_type="ticket", subject_id=7,
-                  data={"id": 7}, scope=None, changes={"status": ["new", "open"]})
+    outbox.record(session, type=type, desk_id=desk_id, subject_type="ticket",
+                  subject_id=7, data={"id": 7}, scope=None, changes={"status": ["new", "open"]})
 
 
 async def types_in(session, desk_id: int) -> list[str]:
@@ -61,7 +61,7 @@ async def test_a_savepoint_rollback_drops_only_its_own_events(session, factory):
 async def test_write_pending_writes_them_now_and_once(session, factory):
     desk = await factory.desk()
     note(session, desk.id, "ticket.created")
-    await events.write_pending(session)
+    await outbox.write_pending(session)
     assert await types_in(session, desk.id) == ["ticket.created"]
     await session.commit()
     assert await types_in(session, desk.id) == ["ticket.created"]
@@ -73,7 +73,7 @@ async def test_events_written_in_a_savepoint_that_rolls_back_are_written_again(
     note(session, desk.id, "before")
     savepoint = await session.begin_nested()
     note(session, desk.id, "inside")
-    await events.write_pending(session)  # both rows now live in the savepoint
+    await outbox.write_pending(session)  # both rows now live in the savepoint
     await savepoint.rollback()
     assert await types_in(session, desk.id) == []
     await session.commit()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from app.core import outbox
 from app.core.db import utcnow
-from app.events import service as events
 from app.models import (
     Comment,
     DeskMember,
@@ -68,7 +68,7 @@ async def new_ticket(session, desk, email: str = "ana@acme.example", **fields: A
     payload = TicketCreate(desk_id=desk.id, subject=fields.pop("subject", "Printer on fire"),
                            requester={"email": email, "name": "Ana"}, **fields)
     ticket = await tickets.create(session, None, payload, desk=desk)
-    await events.write_pending(session)  # as its commit would
+    await outbox.write_pending(session)  # as its commit would
     return ticket
 
 

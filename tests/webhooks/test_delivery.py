@@ -15,8 +15,9 @@ import standardwebhooks
 from arq.worker import Retry
 from sqlalchemy import select
 
+from app.core import outbox
 from app.core.db import utcnow
-from app.events import service as events
+from app.core.outbox import EventType
 from app.events.schemas import EventRead
 from app.models import Delivery, Event, Webhook
 from app.webhooks import delivery, schedule
@@ -59,10 +60,10 @@ async def subscribed(session, factory, url: str, **kw) -> tuple[Webhook, Deliver
     desk = await factory.desk()
     webhook = hook(url, **kw)
     session.add(webhook)
-    events.record(session, type="ticket.created", desk_id=desk.id, subject_type="ticket",
+    outbox.record(session, type=EventType.ticket_created, desk_id=desk.id, subject_type="ticket",
                   subject_id=42, data={"id": 42, "subject": "Printer on fire"}, scope=None)
     await session.flush()
-    await events.write_pending(session)
+    await outbox.write_pending(session)
     event = await session.scalar(select(Event).where(Event.desk_id == desk.id))
     await dispatch_batch(session, utcnow())
     found = await session.scalar(select(Delivery).where(Delivery.webhook_id == webhook.id))

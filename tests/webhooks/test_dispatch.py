@@ -10,12 +10,12 @@ import pytest_asyncio
 from arq.constants import job_key_prefix
 from sqlalchemy import select, update
 
-from app.core import jobs
+from app.core import jobs, outbox
 from app.core.db import utcnow
-from app.events import service as events
+from app.core.outbox import DISPATCH_JOB, KICK_DELAY_S
 from app.models import Delivery, Event, Webhook
 from app.webhooks import signing
-from app.webhooks.dispatch import DISPATCH_JOB, KICK_DELAY_S, dispatch_batch, dispatch_events
+from app.webhooks.dispatch import dispatch_batch, dispatch_events
 from app.webhooks.tasks import OVERDUE, sweep_webhooks
 from tests.tickets.conftest import ticket_body
 
@@ -34,9 +34,9 @@ async def add(session, *rows):
 
 async def record(session, type: str, desk_id: int | None, **data) -> Event:
     """An event recorded and written at once (a commit would write it), as read back."""
-    events.record(session, type=type, desk_id=desk_id, subject_type="ticket",
+    outbox.record(session, type=type, desk_id=desk_id, subject_type="ticket",
                   subject_id=1, data=data or {"id": 1}, scope=None)
-    await events.write_pending(session)
+    await outbox.write_pending(session)
     return await session.scalar(select(Event).order_by(Event.id.desc()).limit(1))
 
 

@@ -22,8 +22,9 @@ import pytest_asyncio
 import standardwebhooks
 from sqlalchemy import func, select
 
+from app.core import outbox
 from app.core.config import Settings
-from app.events import service as events
+from app.core.outbox import EventType
 from app.main import create_app
 from app.models import Delivery, Desk, Event, Webhook
 from app.worker import build_worker
@@ -89,9 +90,9 @@ async def emit(sessions, desk_id: int, count: int) -> list[int]:
     """`count` committed ticket events (their dispatcher kick is left to the sweep)."""
     async with sessions() as s:
         for i in range(count):
-            events.record(s, type="ticket.created", desk_id=desk_id, subject_type="ticket",
+            outbox.record(s, type=EventType.ticket_created, desk_id=desk_id, subject_type="ticket",
                           subject_id=i, data={"id": i}, scope=None)
-        await events.write_pending(s)
+        await outbox.write_pending(s)
         made = (await s.scalars(select(Event.id).where(Event.desk_id == desk_id)
                                 .order_by(Event.id.desc()).limit(count))).all()
         await s.commit()

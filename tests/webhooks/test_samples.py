@@ -6,7 +6,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from app.events import service as events
+from app.core import outbox
 from app.events.schemas import EventRead
 from app.models import Event
 from app.webhooks import delivery, samples
@@ -97,7 +97,7 @@ async def test_webhook_disabled_sample_has_the_fields_of_the_real_event(client, 
                                                                         session):
     hook = ok(await subscribe(client, admin_headers), 201)
     assert await delivery.disable(session, hook["id"], "failing for days")
-    await events.write_pending(session)
+    await outbox.write_pending(session)
     real = await session.scalar(select(Event).where(Event.type == "webhook.disabled",
                                                     Event.subject_id == hook["id"]))
     sample = samples.sample("webhook.disabled")

@@ -59,7 +59,8 @@ class FormField(FieldSpec):
             data["options"] = [
                 {k: plain_text(v) if isinstance(v, str) else v for k, v in o.items()}
                 if isinstance(o, dict) else o for o in data["options"]]
-        if data.get("type") in TEXT_TYPES and isinstance(data.get("default"), str):
+        if isinstance(data.get("type"), str) and data["type"] in TEXT_TYPES \
+                and isinstance(data.get("default"), str):
             data["default"] = plain_text(data["default"])
         return data
 

@@ -61,6 +61,9 @@ async def test_every_field_type_with_its_constraints_is_accepted(client, admin_h
     {"type": "select"},
     {"type": "colour"},
     {"type": "text", "pattern": "("},
+    {"type": {"name": "text"}},
+    {"type": ["text"]},
+    {"type": ["text"], "default": "x"},
 ])
 async def test_field_with_a_bad_constraint_is_a_422_at_the_field(client, admin_headers, desk,
                                                                   problem, field):

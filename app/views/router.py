@@ -5,7 +5,7 @@ from fastapi import Response, status
 from app.core.db import Session
 from app.core.ids import PathId, QueryId
 from app.core.pagination import Page, Pagination
-from app.core.principal import TicketsRead
+from app.core.principal import TicketsRead, TicketsWrite
 from app.core.routing import api_router
 from app.tickets import query
 from app.tickets import service as tickets
@@ -17,7 +17,7 @@ router = api_router(prefix="/views", tags=["views"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ViewRead)
-async def create_view(payload: ViewCreate, session: Session, scope: TicketsRead,
+async def create_view(payload: ViewCreate, session: Session, scope: TicketsWrite,
                       response: Response) -> ViewRead:
     view = await service.create(session, scope, payload)
     response.headers["Location"] = f"/v1/views/{view.id}"
@@ -37,7 +37,7 @@ async def get_view(view_id: PathId, session: Session, scope: TicketsRead) -> Vie
 
 
 @router.delete("/{view_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_view(view_id: PathId, session: Session, scope: TicketsRead) -> None:
+async def delete_view(view_id: PathId, session: Session, scope: TicketsWrite) -> None:
     await service.delete(session, scope, view_id)
 
 

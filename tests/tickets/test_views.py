@@ -99,7 +99,7 @@ async def test_create_view_with_an_unknown_filter_column_or_sort_is_422(client, 
 
 async def test_create_view_in_a_desk_outside_the_scope_is_404(client, factory, desk,
                                                               other_desk, problem):
-    headers = bearer(await factory.token(["tickets:read"], desk_ids=[desk.id]))
+    headers = bearer(await factory.token(["tickets:write"], desk_ids=[desk.id]))
     problem(await client.post("/v1/views", headers=headers,
                               json={"desk_id": other_desk.id, "name": "Theirs"}), 404)
 
@@ -109,6 +109,22 @@ async def test_views_need_tickets_read(client, factory, desk, problem):
     problem(await client.post("/v1/views", headers=headers,
                               json={"desk_id": desk.id, "name": "x"}), 403)
     problem(await client.get("/v1/views", headers=headers), 403)
+
+
+async def test_a_read_only_token_reads_views_but_cannot_create_or_delete_them(
+        client, factory, desk, admin_headers, problem):
+    made = await client.post("/v1/views", headers=admin_headers,
+                             json={"desk_id": desk.id, "name": "Mine"})
+    assert made.status_code == 201, made.text
+    view_id = made.json()["id"]
+    reader = bearer(await factory.token(["tickets:read"], desk_ids=[desk.id]))
+    assert (await client.get(f"/v1/views/{view_id}", headers=reader)).status_code == 200
+    assert (await client.get("/v1/views", headers=reader)).status_code == 200
+    body = problem(await client.post("/v1/views", headers=reader,
+                                     json={"desk_id": desk.id, "name": "x"}), 403)
+    assert body["required_scope"] == "tickets:write"
+    problem(await client.delete(f"/v1/views/{view_id}", headers=reader), 403)
+    assert (await client.get(f"/v1/views/{view_id}", headers=admin_headers)).status_code == 200
 
 
 # --- the view's tickets -----------------------------------------------------------------------
@@ -258,7 +274,7 @@ async def test_delete_view_answers_204_and_it_is_gone(client, admin_headers, des
 async def test_another_desks_view_is_404_everywhere(client, admin_headers, factory, desk,
                                                     other_desk, problem):
     theirs = await _view(client, admin_headers, other_desk.id)
-    headers = bearer(await factory.token(["tickets:read"], desk_ids=[desk.id]))
+    headers = bearer(await factory.token(["tickets:write"], desk_ids=[desk.id]))
     for response in (
         await client.get(f"/v1/views/{theirs['id']}", headers=headers),
         await client.get(f"/v1/views/{theirs['id']}/tickets", headers=headers),

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Request, Response, status
 
+from app.core import idempotency
 from app.core.concurrency import IfMatch, set_created, set_etag
 from app.core.db import Session
 from app.core.errors import NotFound, problem_responses
@@ -47,10 +48,12 @@ def read_with_secret(webhook: Webhook) -> WebhookCreated:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookCreated)
 async def subscribe(payload: WebhookCreate, session: Session, scope: WebhooksWrite,
-                    policy: Policy, response: Response) -> WebhookCreated:
+                    policy: Policy, request: Request, response: Response) -> WebhookCreated:
     """Subscribe a URL to events (a REST hook). The answer carries the signing `secret`, the
     only time it is shown. Deliveries are signed per Standard Webhooks (`webhook-id`,
-    `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`)."""
+    `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`). The secret is never
+    stored for an `Idempotency-Key` replay: a retry with the same key subscribes again."""
+    idempotency.forget(request)
     webhook = await service.create(session, scope, payload, policy)
     set_created(response, f"/v1/webhooks/{webhook.id}", webhook.version)
     return read_with_secret(webhook)
@@ -106,9 +109,11 @@ async def unsubscribe(webhook_id: PathId, session: Session, scope: WebhooksWrite
 
 @router.post("/{webhook_id}/rotate-secret", response_model=WebhookCreated)
 async def rotate_secret(webhook_id: PathId, session: Session, scope: WebhooksWrite,
-                        response: Response) -> WebhookCreated:
-    """A new signing secret, shown once. For 24 hours the old one signs too: deliveries carry
-    two `v1,` signatures, so receivers can switch without losing one."""
+                        request: Request, response: Response) -> WebhookCreated:
+    """A new signing secret, shown once (never stored for an `Idempotency-Key` replay). For 24
+    hours the old one signs too: deliveries carry two `v1,` signatures, so receivers can switch
+    without losing one."""
+    idempotency.forget(request)
     webhook = await service.rotate_secret(session, scope, webhook_id)
     set_etag(response, webhook.version)
     return read_with_secret(webhook)

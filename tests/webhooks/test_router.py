@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from app.models import Webhook
+from app.models import IdempotencyKey, Webhook
 from tests.conftest import bearer
 from tests.customers.helpers import agent_headers, error_locs, ok, token_headers
 
@@ -51,6 +51,21 @@ async def test_subscribe_answers_201_with_location_etag_and_the_secret_once(
     assert "secret" not in fetched
     listed = ok(await client.get("/v1/webhooks", headers=admin_headers))["items"]
     assert [w["id"] for w in listed] == [created["id"]] and "secret" not in listed[0]
+
+
+async def test_a_keyed_subscribe_or_rotation_never_stores_the_secret_for_replay(
+        client, admin_headers, session):
+    headers = {**admin_headers, "Idempotency-Key": "subscribe-1"}
+    first = ok(await subscribe(client, headers), 201)
+    rotated = ok(await client.post(f"/v1/webhooks/{first['id']}/rotate-secret",
+                                   headers={**admin_headers, "Idempotency-Key": "rotate-1"}))
+    stored = (await session.scalars(select(IdempotencyKey.response_body))).all()
+    for secret in (first["secret"], rotated["secret"]):
+        assert all(secret.encode() not in body for body in stored)
+    # Nothing to replay: the retry is a new subscription with a secret of its own.
+    again = ok(await subscribe(client, headers), 201)
+    assert again["id"] != first["id"] and again["secret"] not in (first["secret"],
+                                                                   rotated["secret"])
 
 
 async def test_each_webhook_gets_its_own_secret(client, admin_headers, session):

@@ -118,14 +118,22 @@ def deliver_job_id(delivery_id: int, attempts: int) -> str:
     return f"deliver:{delivery_id}:{attempts}"
 
 
+def redeliver_job_id(delivery_id: int, attempts: int) -> str:
+    """A redeliver's own job: the scheduled retry's job (`deliver_job_id`) may be queued for
+    later, and sharing its id would hold the redelivery until then. Whichever of the two runs
+    second finds the attempt taken (or the delivery done) and skips."""
+    return f"redeliver:{delivery_id}:{attempts}"
+
+
 def defer_delivery(session: AsyncSession, delivery_id: int, attempts: int,
-                   webhook_id: int | None = None, when: datetime | None = None) -> None:
+                   webhook_id: int | None = None, when: datetime | None = None, *,
+                   job_id: str | None = None) -> None:
     """Enqueue the delivery's next attempt after the session commits (at `when`, if given).
     `webhook_id`, when known, spares the job a lookup."""
     extra: dict[str, Any] = {"_defer_until": when} if when is not None else {}
     if webhook_id is not None:
         extra["webhook_id"] = webhook_id
-    jobs.defer(session, "deliver", job_id=deliver_job_id(delivery_id, attempts),
+    jobs.defer(session, "deliver", job_id=job_id or deliver_job_id(delivery_id, attempts),
                delivery_id=delivery_id, **extra)
 
 

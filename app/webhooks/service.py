@@ -230,5 +230,6 @@ async def redeliver(session: AsyncSession, scope: DeskScope, webhook_id: int,
     delivery.status = "pending"
     delivery.next_attempt_at = utcnow()
     await session.flush()
-    dispatch.defer_delivery(session, delivery.id, delivery.attempts)
+    dispatch.defer_delivery(session, delivery.id, delivery.attempts, webhook.id,
+                            job_id=dispatch.redeliver_job_id(delivery.id, delivery.attempts))
     return delivery, event_type

@@ -13,10 +13,12 @@ from sqlalchemy import event, select
 from standardwebhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from app.core import jobs
 from app.core.db import utcnow
 from app.models import Delivery, Event, Webhook
 from app.webhooks import delivery as delivering
 from app.webhooks import signing
+from app.webhooks.dispatch import deliver_job_id
 from tests.customers.helpers import ok, token_headers
 from tests.webhooks.receiver import Receiver, clear_queue
 from tests.webhooks.test_router import subscribe
@@ -221,7 +223,22 @@ async def test_redeliver_makes_any_delivery_due_now_and_enqueues_it(
     assert datetime.fromisoformat(again["next_attempt_at"]) >= before - timedelta(seconds=1)
     await session.refresh(delivery)
     assert delivery.status == "pending"
-    assert f"{settings.queue_name}:deliver:{delivery.id}:3" in await queued(redis, settings)
+    assert f"{settings.queue_name}:redeliver:{delivery.id}:3" in await queued(redis, settings)
+
+
+async def test_redeliver_while_a_retry_is_scheduled_sends_now_not_at_the_retry(
+        client, admin_headers, hook, desk, session, redis, settings):
+    later = datetime.now(UTC) + timedelta(minutes=30)
+    delivery = await add_delivery(session, hook["id"], desk, status="pending", attempts=2,
+                                  response_status=500, next_attempt_at=later)
+    await jobs.send(redis, [jobs.Job("deliver", deliver_job_id(delivery.id, 2),
+                                     {"delivery_id": delivery.id, "_defer_until": later})],
+                    queue_name=settings.queue_name)
+    ok(await client.post(f"/v1/webhooks/{hook['id']}/deliveries/{delivery.id}/redeliver",
+                         headers=admin_headers))
+    due = await redis.zrangebyscore(settings.queue_name, 0,
+                                    (datetime.now(UTC) + timedelta(seconds=5)).timestamp() * 1000)
+    assert f"{settings.queue_name}:redeliver:{delivery.id}:2".encode() in due
 
 
 async def test_redeliver_of_a_disabled_webhook_is_409_and_enqueues_nothing(

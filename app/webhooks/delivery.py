@@ -261,13 +261,15 @@ async def record(session: AsyncSession, attempt: Attempt, result: Result, now: d
 
 
 def _next(attempts: int, result: Result, now: datetime, rng: schedule.Random) -> datetime | None:
-    """When to try again: per the schedule, or when a 429/503 said (within its bounds); never
-    past the schedule's last attempt."""
+    """When to try again: per the schedule, or later when a 429/503 asked for longer (within
+    its bounds). A short Retry-After never brings an attempt forward: honoured alone, it ran
+    the whole schedule in seconds and disabled the webhook. Never past the last attempt."""
     following = schedule.next_attempt(attempts, now, rng)
     if following is None:
         return None
     if schedule.honours_retry_after(result.status):
-        return schedule.retry_after(result.retry_after, now) or following
+        asked = schedule.retry_after(result.retry_after, now)
+        return max(asked, following) if asked is not None else following
     return following
 
 

@@ -187,6 +187,18 @@ async def test_retry_after_in_seconds_sets_the_next_attempt(ctx, session, factor
     assert row.next_attempt_at == ctx["clock"].now + timedelta(seconds=90)
 
 
+async def test_a_short_retry_after_never_brings_the_schedule_forward(ctx, session, factory,
+                                                                    receiver):
+    receiver.respond = lambda _: Reply(429, {"Retry-After": "1"})
+    _, pending, _ = await subscribed(session, factory, receiver.url)
+    pending.attempts = 2  # the third attempt fails: the schedule waits 30 minutes
+    await session.flush()
+    assert await delivery.deliver(ctx, pending.id) == "retrying"
+    row = await reload(session, pending)
+    assert row.next_attempt_at == schedule.next_attempt(3, ctx["clock"].now, ctx["random"])
+    assert row.next_attempt_at - ctx["clock"].now > timedelta(minutes=25)
+
+
 async def test_retry_after_as_a_date_sets_the_next_attempt(ctx, session, factory, receiver):
     receiver.respond = lambda _: Reply(429, {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
     _, pending, _ = await subscribed(session, factory, receiver.url)

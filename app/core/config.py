@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         "is opened for it and closed after it.")
     db_max_overflow: int = Field(10, ge=0, description="Overflow connections beyond the pool.")
     log_level: str = "INFO"
+    metrics_token: str = Field(
+        "", description="When set, `GET /metrics` needs `Authorization: Bearer <this>` (give it "
+        "to the scraper only); empty: /metrics is open, so serve it on a private network.")
     worker_poll_delay: float = Field(
         0.05, gt=0, le=5, description="Seconds the worker waits between queue polls when idle.")
 

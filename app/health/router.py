@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from typing import Any
 
 from fastapi import Request, Response
@@ -10,7 +11,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from app.core.errors import problem_response, problem_responses
+from app.core.errors import Unauthorized, problem_response, problem_responses
 from app.core.routing import api_router
 
 public_router = api_router(authenticated=False, tags=["health"])
@@ -56,6 +57,11 @@ async def readyz(request: Request) -> JSONResponse:
 
 @public_router.get("/metrics", summary="Prometheus metrics",
                    response_class=Response,
-                   responses={200: {"content": {"text/plain": {}}}})
-async def metrics() -> Response:
+                   responses={200: {"content": {"text/plain": {}}}, **problem_responses(401)})
+async def metrics(request: Request) -> Response:
+    """With `METRICS_TOKEN` set, only a scraper sending it as a bearer token reads them."""
+    expected = request.app.state.settings.metrics_token
+    if expected and not hmac.compare_digest(request.headers.get("authorization", "").encode(),
+                                            f"Bearer {expected}".encode()):
+        raise Unauthorized("Send `Authorization: Bearer <METRICS_TOKEN>`.")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

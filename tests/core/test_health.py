@@ -113,3 +113,11 @@ def test_route_template_names_parameters_in_path_order():
              "path_params": {"desk_id": 5, "user_id": 5}}
     assert _route_template(scope) == "/v1/desks/{desk_id}/members/{user_id}"
     assert _route_template({"path": "/v1/desks/5", "path_params": {}}) == "unmatched"
+
+
+async def test_metrics_need_the_metrics_token_when_one_is_set(app, client, problem):
+    app.state.settings = app.state.settings.model_copy(update={"metrics_token": "scrape-me"})
+    problem(await client.get("/metrics"), 401)
+    problem(await client.get("/metrics", headers={"Authorization": "Bearer wrong"}), 401)
+    allowed = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert allowed.status_code == 200 and "http_requests_total" in allowed.text

@@ -15,7 +15,11 @@ from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers, problem_schemas
 from app.core.heap import freeze_startup_heap
 from app.core.logging import configure_logging
-from app.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware
+from app.core.middleware import (
+    BodySizeLimitMiddleware,
+    MetricsMiddleware,
+    SecurityHeadersMiddleware,
+)
 from app.core.principal import authenticate
 from app.core.resources import Resources
 from app.customers.router import router as customers_router
@@ -97,6 +101,7 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         app.add_middleware(PublicCORSMiddleware, origins=portal_origins)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: error answers get them too
     _register_problem_schema(app)
     return app
 

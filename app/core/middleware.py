@@ -1,4 +1,4 @@
-"""ASGI middleware: request body limit and Prometheus request metrics."""
+"""ASGI middleware: request body limit, Prometheus request metrics, security headers."""
 
 from __future__ import annotations
 
@@ -124,3 +124,38 @@ def _route_template(scope: Scope) -> str:
         else:
             parts.append(segment)
     return "/".join(parts)
+
+
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+NO_STORE = (b"cache-control", b"no-store")
+# Answers that hold a credential although the request sent none (RFC 6749 §5.1).
+_SECRET_PATHS = frozenset({"/v1/auth/token"})
+
+
+class SecurityHeadersMiddleware:
+    """`X-Content-Type-Options: nosniff` on every answer, and `Cache-Control: no-store` on every
+    answer to a request that carried credentials (it may hold private data or a secret shown
+    once) and on the token endpoint's. Headers a route set itself are kept."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        private = scope["path"] in _SECRET_PATHS or any(
+            name == b"authorization" for name, _ in scope["headers"])
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                if NOSNIFF[0] not in present:
+                    headers.append(NOSNIFF)
+                if private and NO_STORE[0] not in present:
+                    headers.append(NO_STORE)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

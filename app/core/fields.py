@@ -248,21 +248,22 @@ def _number(t: FieldType, value: Any, from_text: bool) -> int | float:
         value = int(parsed) if integral else float(parsed)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise error
-    if isinstance(value, float):
-        if not math.isfinite(value):
+    number: int | float = value
+    if isinstance(number, float):
+        if not math.isfinite(number):
             raise error
         if integer:
-            if not value.is_integer():
+            if not number.is_integer():
                 raise error
-            value = int(value)
-    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            number = int(number)
+    if isinstance(number, int) and not INT64_MIN <= number <= INT64_MAX:
         if integer:
             raise FieldError("is out of range (64-bit integers)", error.type)
         try:
-            return float(value)  # a decimal: as large as a float goes
+            return float(number)  # a decimal: as large as a float goes
         except OverflowError as exc:
             raise error from exc
-    return value
+    return number
 
 
 def _check_range(spec: FieldSpec, value: Any) -> None:

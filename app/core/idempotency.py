@@ -12,10 +12,10 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Request, Response
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import jobs
@@ -76,7 +76,7 @@ async def begin(request: Request, session: AsyncSession, principal: str, ttl_sec
     raise Replay(Response(stored.response_body, status_code=stored.status_code, headers=headers))
 
 
-def _lookup(p: Pending):
+def _lookup(p: Pending) -> Select[IdempotencyKey]:
     return select(IdempotencyKey).where(
         IdempotencyKey.principal == p.principal, IdempotencyKey.key == p.key,
         IdempotencyKey.method == p.method, IdempotencyKey.path == p.path,
@@ -105,7 +105,8 @@ def record(request: Request, session: AsyncSession, response: Response) -> bool:
 
 
 async def purge_expired(session: AsyncSession) -> int:
-    result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= utcnow()))
+    stmt = delete(IdempotencyKey).where(IdempotencyKey.expires_at <= utcnow())
+    result = cast("CursorResult[Any]", await session.execute(stmt))  # a DML statement's result
     return result.rowcount or 0
 
 

@@ -40,7 +40,8 @@ def defer(session: AsyncSession, function: str, *, job_id: str | None = None, **
 
 def take(session: AsyncSession) -> list[Job]:
     """The jobs deferred so far, removed from the session."""
-    return session.info.pop(_KEY, [])
+    taken: list[Job] = session.info.pop(_KEY, [])
+    return taken
 
 
 def discard(session: AsyncSession) -> None:
@@ -111,7 +112,9 @@ async def send(pool: ArqRedis | None, jobs: list[Job], *, queue_name: str) -> in
         log.warning("no job queue configured; %d job(s) left for the sweeps", len(jobs))
         return 0
     try:
-        return int(await pool.eval(_ENQUEUE, 0, *_arguments(jobs, queue_name, pool.job_serializer)))
+        args = _arguments(jobs, queue_name, pool.job_serializer)
+        # redis-py types eval for its sync and async clients at once (`Awaitable[str] | str`).
+        return int(await pool.eval(_ENQUEUE, 0, *args))  # type: ignore[misc]
     except Exception:  # Redis down: the row still says what is due
         log.warning("could not enqueue %s; the sweeps will", [j.function for j in jobs],
                     exc_info=True)
@@ -144,8 +147,9 @@ async def withdraw(pool: ArqRedis | None, job_ids: list[str], *, queue_name: str
     if not job_ids or pool is None:
         return 0
     try:
-        return int(await pool.eval(_WITHDRAW, 0, queue_name,
-                                   *(qualified(queue_name, i) for i in job_ids)))
+        ids = [qualified(queue_name, i) for i in job_ids]
+        # redis-py types eval for its sync and async clients at once (`Awaitable[str] | str`).
+        return int(await pool.eval(_WITHDRAW, 0, queue_name, *ids))  # type: ignore[misc]
     except Exception:
         log.warning("could not withdraw %d job(s)", len(job_ids), exc_info=True)
         return 0

@@ -114,8 +114,8 @@ def _fits(key: SortKey, value: Any) -> bool:
     if value is None or (isinstance(value, bool) and expected is not bool):
         return False
     if expected is int and isinstance(value, int):
-        bits = 64 if isinstance(key.column.type, BigInteger) else 32
-        return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+        bound = 1 << (63 if isinstance(key.column.type, BigInteger) else 31)
+        return -bound <= value < bound
     return isinstance(value, expected)
 
 

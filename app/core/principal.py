@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -63,8 +63,8 @@ async def compute_scope(session: AsyncSession, *, user: User | None = None,
         principal = Principal("user", user.id, user.name)
         if user.role == UserRole.admin:
             return DeskScope(principal, frozenset({Scope.admin.value}), None)
-        desk_ids, managed = await member_desks(session, user.id)
-        return DeskScope(principal, AGENT_SCOPES, desk_ids, managed)
+        joined, managed = await member_desks(session, user.id)
+        return DeskScope(principal, AGENT_SCOPES, joined, managed)
     assert token is not None
     principal = Principal("api_token", token.id, token.name, sandbox=token.sandbox)
     desk_ids = None if token.desk_ids is None else frozenset(token.desk_ids)
@@ -176,7 +176,7 @@ async def authenticate(
 Authenticated = Annotated[DeskScope, Depends(authenticate)]
 
 
-def requires(name: Scope):
+def requires(name: Scope) -> Any:  # a Depends marker (typed Any by FastAPI)
     async def dependency(scope: Authenticated) -> DeskScope:
         scope.require(name)
         return scope

@@ -53,7 +53,8 @@ async def hit(redis: Redis | None, namespace: str, identity: str, limit: int,
     now = time.time() if now is None else now
     key = f"{namespace}:ratelimit:{identity}:{int(now // WINDOW_SECONDS)}"
     try:
-        count = int(await redis.eval(_HIT, 1, key))
+        # redis-py types eval for its sync and async clients at once (`Awaitable[str] | str`).
+        count = int(await redis.eval(_HIT, 1, key))  # type: ignore[misc]
     except (RedisError, OSError):
         log.warning("rate limiter unavailable; request allowed", exc_info=True)
         return None

@@ -13,7 +13,8 @@ from app.core.db import create_engine, create_sessionmaker
 
 def redis_client(url: str) -> ArqRedis:
     """Connects lazily, so the API starts (and answers) while Redis is down."""
-    return ArqRedis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    client: ArqRedis = ArqRedis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    return client
 
 
 @dataclass

@@ -8,7 +8,7 @@ are sent only after that commit; any error rolls everything back and renders as 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 class AppRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint = super().get_route_handler()
 
         async def handler(request: Request) -> Response:

@@ -57,12 +57,12 @@ def ticket_filters(
     """Also `custom_fields.KEY=value` (any number of them)."""
     custom = {k.removeprefix(CUSTOM_FIELD_PREFIX): v for k, v in request.query_params.items()
               if k.startswith(CUSTOM_FIELD_PREFIX)}
-    for loc, value in (("created_after", created_after), ("updated_after", updated_after)):
-        if value is not None and value.tzinfo is None:
+    for loc, moment in (("created_after", created_after), ("updated_after", updated_after)):
+        if moment is not None and moment.tzinfo is None:
             raise invalid(["query", loc], "needs a time zone offset (RFC 3339)")
-        if value is not None:
+        if moment is not None:
             try:
-                in_utc(value)
+                in_utc(moment)
             except ValueError as exc:
                 raise invalid(["query", loc], str(exc)) from exc
     for key, value in custom.items():

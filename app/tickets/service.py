@@ -121,7 +121,7 @@ async def check_team(session: AsyncSession, desk_id: int, team_id: int,
         raise invalid(loc, f"team {team_id} has no access to desk {desk_id}")
 
 
-async def _requester(session: AsyncSession, scope: DeskScope, desk: Desk,
+async def _requester(session: AsyncSession, scope: DeskScope | None, desk: Desk,
                      payload: TicketCreate) -> Customer:
     if payload.requester_id is not None:
         customer = await session.scalar(select(Customer).where(

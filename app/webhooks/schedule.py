@@ -42,7 +42,7 @@ def outcome(status: int | None) -> Outcome:
     return "failed"
 
 
-def next_attempt(attempts: int, now: datetime, rng: Random = random) -> datetime | None:  # type: ignore[assignment]
+def next_attempt(attempts: int, now: datetime, rng: Random = random) -> datetime | None:
     """When to try again after `attempts` failed attempts; None once the schedule is used up."""
     if attempts < 1:
         return now

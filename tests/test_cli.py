@@ -15,9 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.migrate import alembic_config
@@ -204,11 +207,6 @@ async def test_migrate_upgrades_an_empty_database_to_head(empty_url, tmp_path):
 def test_serve_leaves_the_access_log_to_the_app(monkeypatch):
     """uvicorn's own access line would format every request's client and path only for the
     logging level to drop it; the app logs each request itself, with its request id."""
-    import uvicorn
-    from typer.testing import CliRunner
-
-    from app.cli import cli
-
     calls: list[dict] = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1/unused")

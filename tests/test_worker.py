@@ -22,7 +22,7 @@ from app.core.idempotency import purge_idempotency_keys
 from app.core.resources import Resources, redis_client
 from app.core.routing import api_router
 from app.models import IdempotencyKey
-from app.worker import MAX_JOBS, build_worker, shutdown, startup
+from app.worker import MAX_JOBS, build_worker, shutdown, startup, worker_options
 from tests.services import migrated_database
 
 
@@ -303,8 +303,6 @@ async def test_real_worker_runs_an_enqueued_purge_against_its_database(committed
 
 
 def test_cron_jobs_are_named_per_queue_so_deployments_sharing_redis_do_not_collide(settings):
-    from app.worker import worker_options
-
     other = settings.model_copy(update={"redis_namespace": "other"})
     mine = {c.name for c in worker_options(settings)["cron_jobs"]}
     theirs = {c.name for c in worker_options(other)["cron_jobs"]}

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -146,8 +147,6 @@ def problem_response(
     }
     if request is not None:
         body["instance"] = request.url.path
-        from asgi_correlation_id import correlation_id
-
         body["request_id"] = correlation_id.get()
     if errors is not None:
         body["errors"] = errors

@@ -31,6 +31,7 @@ from app.tickets.schemas import (
     TicketTransfer,
     TicketUpdate,
 )
+from app.views import service as views
 
 router = api_router(prefix="/tickets", tags=["tickets"])
 
@@ -116,8 +117,6 @@ async def export_tickets(
                                                          "are given).")] = None,
 ) -> StreamingResponse:
     """The same filters as the list, streamed as CSV (constant memory however many rows)."""
-    from app.views import service as views
-
     chosen = list(DEFAULT_EXPORT_COLUMNS)
     if view_id is not None:
         view = await views.get(session, scope, view_id)

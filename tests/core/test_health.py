@@ -7,6 +7,7 @@ import re
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.db import create_sessionmaker
+from app.core.middleware import _route_template
 from app.core.resources import redis_client
 
 
@@ -107,8 +108,6 @@ async def test_metrics_label_unknown_paths_as_unmatched(client):
 
 
 def test_route_template_names_parameters_in_path_order():
-    from app.core.middleware import _route_template
-
     scope = {"route": object(), "path": "/v1/desks/5/members/5",
              "path_params": {"desk_id": 5, "user_id": 5}}
     assert _route_template(scope) == "/v1/desks/{desk_id}/members/{user_id}"

@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.errors import Conflict, Unprocessable
 from app.core.scope import DeskScope, Principal, Scope
+from app.customers import schemas
 from app.customers.schemas import CustomerCreate
 from app.customers.service import create, find_or_create
 from app.models import Customer, Desk, Event, Organization, OrganizationDomain
 from app.organizations import service as organizations
 from app.organizations.schemas import OrganizationCreate
+from app.tickets.schemas import RequesterIn
 from tests.customers.helpers import events, organizations_in
 
 SCOPE = DeskScope(Principal("api_token", 0, "service test"), frozenset({Scope.admin.value}), None)
@@ -319,9 +321,6 @@ async def test_an_organization_racing_for_the_same_domain_is_409_naming_the_hold
 
 
 def test_an_address_a_schema_validated_is_not_validated_again(monkeypatch) -> None:
-    from app.customers import schemas
-    from app.tickets.schemas import RequesterIn
-
     stored = RequesterIn(email="Noa@XN--BCHER-KVA.example").email
     assert stored == "noa@bücher.example"
 
@@ -334,8 +333,6 @@ def test_an_address_a_schema_validated_is_not_validated_again(monkeypatch) -> No
 
 
 def test_normalising_remembers_each_spelling_and_stays_bounded(monkeypatch) -> None:
-    from app.customers import schemas
-
     monkeypatch.setattr(schemas, "_NORMALIZED", {})
     monkeypatch.setattr(schemas, "_NORMALIZED_MAX", 3)
     assert schemas.normalize_email(" Ana@Acme.Example ") == "ana@acme.example"

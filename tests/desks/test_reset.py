@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
+from app.models import Form, FormSubmission, InboundMessage
+
 
 async def test_resetting_a_standard_desk_answers_409(client, factory, admin_headers, problem):
     desk = await factory.desk("Production", kind="standard")
@@ -32,10 +36,6 @@ async def test_reset_of_a_desk_outside_the_scope_is_404(client, factory, problem
 
 async def test_reset_removes_survey_submissions_and_ignored_mail_of_the_desk(
         client, factory, session, admin_headers):
-    from sqlalchemy import func, select
-
-    from app.models import Form, FormSubmission, InboundMessage
-
     desk = await factory.desk("QA", kind="staging")
     other = await factory.desk("Other", kind="staging")
     for d in (desk, other):

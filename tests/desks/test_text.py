@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
+from app.models import ApiToken
+
 
 async def test_nul_in_desk_name_is_422_at_the_field(client, admin_headers, problem):
     body = problem(await client.post("/v1/desks", json={"name": "Ber\u0000lin"},
@@ -17,10 +21,6 @@ async def test_nul_in_user_name_is_422_at_the_field(client, admin_headers, probl
 
 async def test_nul_a_schema_lets_through_is_still_422_and_writes_nothing(
         client, admin_headers, problem, session):
-    from sqlalchemy import func, select
-
-    from app.models import ApiToken
-
     before = await session.scalar(select(func.count()).select_from(ApiToken))
     response = await client.post("/v1/api-tokens", json={"name": "CI\u0000", "scopes": ["admin"]},
                                  headers=admin_headers)

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from app.core import jobs
 from app.core.errors import Conflict, Unprocessable
 from app.core.scope import DeskScope
 from app.intake import service
 from app.models import Comment, Customer, Desk, InboundMessage, Ticket
+from app.tickets import service as tickets
 from tests.conftest import ADMIN_SCOPE
 from tests.intake.conftest import ADDRESS, mail
 
@@ -87,8 +89,6 @@ async def test_reply_to_a_message_we_sent_threads_by_header(session, desk):
 
 async def test_reply_after_a_transfer_lands_on_the_ticket_in_its_new_desk(session, factory,
                                                                          desk):
-    from app.tickets import service as tickets
-
     first = mail()
     created = await service.receive(session, first.as_bytes(), recipients=None, scope=None)
     target = await factory.desk("Elsewhere")
@@ -117,8 +117,6 @@ async def test_the_same_message_to_two_desks_makes_a_ticket_in_each(session, fac
 
 
 async def test_ticket_created_from_email_is_queued_for_routing(session, desk):
-    from app.core import jobs
-
     result = await service.receive(session, mail().as_bytes(), recipients=None, scope=None)
 
     assert ("route_ticket", {"ticket_id": result.ticket_id}) in [

@@ -401,8 +401,6 @@ async def test_moves_stop_after_three_hops_with_the_reason_recorded(ctx, session
 
 
 async def test_move_to_an_archived_desk_is_skipped(ctx, session, factory):
-    from app.core.db import utcnow
-
     desk, archived = await factory.desk(), await factory.desk("Old", archived_at=utcnow())
     await add_rule(session, desk.id, [{"type": "move_to_desk", "value": archived.id}])
     ticket = await new_ticket(session, desk)

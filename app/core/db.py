@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, event, exc, func
+from sqlalchemy import MetaData, Table, event, exc, func
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -30,6 +30,9 @@ NAMING_CONVENTION = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: DateTime(timezone=True)}
+    if TYPE_CHECKING:
+        # Every model maps one table (SQLAlchemy types it as any FromClause: a join, a select).
+        __table__: ClassVar[Table]
 
 
 def utcnow() -> datetime:

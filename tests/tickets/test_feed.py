@@ -27,6 +27,7 @@ from app.core.resources import redis_client
 from app.core.scope import DeskScope, Principal, Scope
 from app.events import service as events
 from app.main import create_app
+from app.webhooks import delivery
 from tests.conftest import TEST_SECRET, bearer
 from tests.services import create_database, drop_database
 from tests.tickets.finding import comment, make_ticket, ok
@@ -237,6 +238,19 @@ async def test_bad_feed_parameters_are_422(feed_client, admin, problem, params, 
     assert [e["loc"] for e in body["errors"]] == [loc]
 
 
+async def test_unknown_event_types_are_422(feed_client, admin, problem):
+    body = problem(await feed_client.get("/v1/events", headers=admin,
+                                         params={"types": "ticket.created,ticket.exploded"}), 422)
+    assert [e["loc"] for e in body["errors"]] == [["query", "types"]]
+    assert "ticket.exploded" in body["errors"][0]["msg"]
+
+
+async def test_an_admins_desk_filter_naming_a_missing_desk_is_404(feed_client, admin, problem):
+    body = problem(await feed_client.get("/v1/events", headers=admin,
+                                         params={"desk_id": 2_000_000_000}), 404)
+    assert body["detail"] == "Desk 2000000000 does not exist."
+
+
 async def test_after_beyond_every_event_is_an_empty_page(feed_client, admin, desk):
     assert await _feed(feed_client, admin, desk_id=desk, after=2**63 - 1) == {
         "items": [], "next_cursor": None}
@@ -291,6 +305,29 @@ async def test_scoped_token_sees_only_its_desks_events(feed_client, feed_engine,
     seen = await _all(feed_client, headers, limit=50)
     assert seen and {e["desk_id"] for e in seen} == {desk}
     assert len(seen) == 5
+
+
+async def test_a_scoped_token_sees_the_disabling_of_webhooks_it_can_see_only(
+        feed_client, feed_engine, committing, admin, desk):
+    other = await _desk(feed_client, admin)
+    headers = await _token(feed_client, admin, ["events:read", "webhooks:write"], [desk])
+    url = "https://hooks.example.com/feed"
+    mine = ok(await feed_client.post("/v1/webhooks", headers=headers,
+                                     json={"url": url, "events": ["*"]}), 201)
+    theirs = ok(await feed_client.post("/v1/webhooks", headers=admin, json={
+        "url": url, "events": ["*"], "desk_ids": [desk, other]}), 201)
+    everywhere = ok(await feed_client.post("/v1/webhooks", headers=admin, json={
+        "url": url, "events": ["*"], "desk_ids": None}), 201)
+    async with committing() as session:
+        for hook in (mine, theirs, everywhere):
+            assert await delivery.disable(session, hook["id"], "test")
+        await session.commit()
+    await settle(feed_engine)
+    seen = await _all(feed_client, headers, types="webhook.disabled")
+    assert [e["data"]["id"] for e in seen] == [mine["id"]]
+    assert seen[0]["desk_id"] is None
+    everything = await _all(feed_client, admin, types="webhook.disabled")
+    assert {mine["id"], theirs["id"], everywhere["id"]} <= {e["data"]["id"] for e in everything}
 
 
 async def test_feed_needs_events_read(feed_client, admin, desk, problem):

@@ -34,9 +34,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.core import outbox
 from app.core.db import utcnow
-from app.core.enums import TicketStatus
 from app.core.errors import AppError, Conflict, Unprocessable
 from app.core.fields import FieldSpec, merged
 from app.core.outbox import EventType
@@ -58,6 +56,7 @@ from app.routing.engine import RuleSpec, evaluate
 from app.routing.facts import facts_from
 from app.routing.service import spec_of
 from app.routing.template import TemplateFailure, render
+from app.tickets import changes
 from app.tickets import service as tickets
 from app.tickets.schemas import CommentCreate, normalize_tag
 
@@ -337,8 +336,8 @@ class Routing:
                 case a.SetPriority(value=priority):
                     set_("priority", PRIORITY_RANK[priority.value])
                 case a.SetStatus(value=status):
-                    self.changes.update(status_change(self.value("status"),
-                                                      self.value("solved_at"), status))
+                    self.changes.update(changes.apply_changes(
+                        {c: self.value(c) for c in changes.READS}, {"status": status}, utcnow()))
                 case a.SetType(value=type_):
                     set_("type", type_)
                 case a.SetField(value=a.FieldValue(key=key, value=value)):
@@ -406,15 +405,6 @@ class Routing:
         return True
 
 
-def status_change(current: str, solved_at: Any, status: TicketStatus) -> dict[str, Any]:
-    """Pure: the columns a status change sets, as a PATCH does (`solved_at` set on solving,
-    kept on closing, cleared otherwise); nothing when the status stays."""
-    if status.value == current:
-        return {}
-    return {"status": status.value, "solved_at": utcnow() if status is TicketStatus.solved else (
-        solved_at if status is TicketStatus.closed else None)}
-
-
 async def lock_pending(session: AsyncSession, ticket_id: int) -> Ticket | None:
     """The ticket, locked to the end of the transaction, if it still waits for routing."""
     ticket = await session.scalar(
@@ -460,31 +450,16 @@ async def route(session: AsyncSession, ticket_id: int, *, attempt: int = 1,
 async def _route(session: AsyncSession, loaded: Loaded, writes: Writes, *, attempt: int,
                  lock_timeout: float | None, started: float) -> RoutingRun:
     ticket = loaded.ticket
-    before = tickets.read(ticket).model_dump(mode="json")
+    before = changes.snapshot(ticket)
     routing = Routing(session, loaded, writes, lock_timeout=lock_timeout)
     await routing.run()
     ticket = routing.ticket
-    after = tickets.read(ticket).model_dump(mode="json")
-    changes = outbox.diff(before, after)
-    changes.pop("updated_at", None)
-    record_events(session, ticket, after, changes)
+    # `ticket.routed` always; `ticket.status_changed` and `ticket.assigned` as a PATCH would.
+    changes.record(session, None, ticket, before, changes.snapshot(ticket),
+                   type_=EventType.ticket_routed)
     run = RoutingRun(ticket_id=ticket.id, desk_id=ticket.desk_id, attempt=attempt,
                      outcome="done", matched_rule_ids=routing.matched,
                      actions=[e.as_dict() for e in routing.entries], hops=routing.hops,
                      duration_ms=round((time.perf_counter() - started) * 1000, 3))
     session.add(run)
     return run
-
-
-def record_events(session: AsyncSession, ticket: Ticket, data: dict[str, Any],
-                  changes: dict[str, Any]) -> None:
-    """`ticket.routed` always; `ticket.status_changed` and `ticket.assigned` as a PATCH would."""
-    def record(type_: EventType, what: dict[str, Any]) -> None:
-        outbox.record(session, type=type_, desk_id=ticket.desk_id, subject_type="ticket",
-                      subject_id=ticket.id, data=data, scope=None, changes=what)
-
-    record(EventType.ticket_routed, changes)
-    if "status" in changes:
-        record(EventType.ticket_status_changed, {"status": changes["status"]})
-    if "assignee_id" in changes:
-        record(EventType.ticket_assigned, {"assignee_id": changes["assignee_id"]})

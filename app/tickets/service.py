@@ -26,7 +26,6 @@ from app.core.db import REUSE_PLANS, utcnow
 from app.core.domains import email_domain
 from app.core.enums import TicketStatus
 from app.core.errors import Conflict, Unprocessable, invalid
-from app.core.fields import merged
 from app.core.lookup import get_in_scope
 from app.core.outbox import EventType
 from app.core.pagination import PageParams, SortKey, paginate
@@ -50,6 +49,7 @@ from app.models import (
     User,
     UserRole,
 )
+from app.tickets import changes
 from app.tickets.schemas import Author, CommentCreate, CommentRead, TicketCreate, TicketRead, TicketUpdate
 
 OPEN_STATUSES = ("new", "open", "pending", "on_hold")
@@ -225,7 +225,7 @@ async def create(session: AsyncSession, scope: DeskScope | None, payload: Ticket
         "team_id": payload.team_id, "tags": payload.tags,
         "custom_fields": {k: v for k, v in custom.items() if v is not None},
         "due_at": payload.due_at, "source": payload.source.value, "form_id": form_id,
-        "solved_at": utcnow() if payload.status is TicketStatus.solved else None,
+        "solved_at": changes.solved_at(payload.status, None, utcnow()),
     }
     ticket = await _insert(session, scope, desk, payload, values, settings.language.value,
                            requester, by_email)
@@ -278,40 +278,40 @@ async def update(session: AsyncSession, scope: DeskScope, ticket_id: int, payloa
                  if_match: str | None) -> Ticket:
     ticket = await get(session, scope, ticket_id, for_update=True)
     check_if_match(if_match, ticket.version)
-    if ticket.status == TicketStatus.closed:
-        raise Conflict(f"Ticket {ticket_id} is closed; closed tickets cannot change.")
-    before = read(ticket).model_dump(mode="json")
+    changes.check_changeable(ticket)
+    before = changes.snapshot(ticket)
     sent = payload.model_fields_set
+    requested: dict[str, Any] = {}
     if payload.subject is not None:
-        ticket.subject = payload.subject
+        requested["subject"] = payload.subject
     if payload.description is not None:
-        ticket.description = payload.description
+        requested["description"] = payload.description
     if payload.priority is not None:
-        ticket.priority = PRIORITY_RANK[payload.priority]
+        requested["priority"] = payload.priority
     if "type" in sent:
-        ticket.type = payload.type
+        requested["type"] = payload.type
     if payload.tags is not None:
-        ticket.tags = payload.tags
+        requested["tags"] = payload.tags
     if "due_at" in sent:
-        ticket.due_at = payload.due_at
+        requested["due_at"] = payload.due_at
     if "assignee_id" in sent:
         if payload.assignee_id is not None:
             await check_assignee(session, ticket.desk_id, payload.assignee_id,
                                  ["body", "assignee_id"])
-        ticket.assignee_id = payload.assignee_id
+        requested["assignee_id"] = payload.assignee_id
     if "team_id" in sent:
         if payload.team_id is not None:
             await check_team(session, ticket.desk_id, payload.team_id, ["body", "team_id"])
-        ticket.team_id = payload.team_id
+        requested["team_id"] = payload.team_id
     if payload.custom_fields is not None:
-        changes = await fields.clean(session, ticket.desk_id, FieldEntity.ticket,
-                                     payload.custom_fields, ["body", "custom_fields"],
-                                     partial=True)
-        ticket.custom_fields = merged(ticket.custom_fields, changes)
-    if payload.status is not None and payload.status != ticket.status:
-        ticket.status = payload.status
-        ticket.solved_at = utcnow() if payload.status == TicketStatus.solved else (
-            ticket.solved_at if payload.status == TicketStatus.closed else None)
+        requested["custom_fields"] = await fields.clean(
+            session, ticket.desk_id, FieldEntity.ticket, payload.custom_fields,
+            ["body", "custom_fields"], partial=True)
+    if payload.status is not None:
+        requested["status"] = payload.status
+    for column, value in changes.apply_changes(changes.current(ticket), requested,
+                                               utcnow()).items():
+        setattr(ticket, column, value)
     if payload.subject is not None or payload.description is not None:
         desk = await session.get_one(Desk, ticket.desk_id)
         ticket.search = search_vector(language(desk), ticket.subject, ticket.description,
@@ -319,24 +319,8 @@ async def update(session: AsyncSession, scope: DeskScope, ticket_id: int, payloa
     ticket.updated_at = func.now()
     await session.flush()
     await session.refresh(ticket)
-    after = read(ticket).model_dump(mode="json")
-    changes = outbox.diff(before, after)
-    changes.pop("updated_at", None)
-    record = _recorder(session, scope, ticket, after)
-    record(EventType.ticket_updated, changes)
-    if "status" in changes:
-        record(EventType.ticket_status_changed, {"status": changes["status"]})
-    if "assignee_id" in changes:
-        record(EventType.ticket_assigned, {"assignee_id": changes["assignee_id"]})
+    changes.record(session, scope, ticket, before, changes.snapshot(ticket))
     return ticket
-
-
-def _recorder(session: AsyncSession, scope: DeskScope | None, ticket: Ticket,
-              data: dict[str, Any]):
-    def record(type_: EventType, changes: dict[str, Any] | None) -> None:
-        outbox.record(session, type=type_, desk_id=ticket.desk_id, subject_type="ticket",
-                      subject_id=ticket.id, data=data, scope=scope, changes=changes or None)
-    return record
 
 
 async def _assignee_in(session: AsyncSession, desk_id: int, user_id: int | None) -> int | None:
@@ -367,7 +351,7 @@ async def move(session: AsyncSession, scope: DeskScope | None, ticket: Ticket, t
     """Move a ticket into `target` (checked by the caller): new number there, the requester
     given, the assignee and team kept only where they have access."""
     source = ticket.desk_id
-    before = read(ticket).model_dump(mode="json")
+    before = changes.snapshot(ticket)
     ticket.desk_id = target.id
     ticket.number = await next_number(session, target.id)
     ticket.requester_id = requester.id
@@ -383,11 +367,12 @@ async def move(session: AsyncSession, scope: DeskScope | None, ticket: Ticket, t
         await session.execute(sa_update(child).where(child.ticket_id == ticket.id)
                               .values(desk_id=target.id))
     await session.refresh(ticket)
-    after = read(ticket).model_dump(mode="json")
-    changes = outbox.diff(before, after)
-    changes.pop("updated_at", None)
-    changes["desk_id"] = [source, target.id]
-    _recorder(session, scope, ticket, after)("ticket.transferred", changes)
+    after = changes.snapshot(ticket)
+    diff = changes.diff(before, after)
+    diff["desk_id"] = [source, target.id]
+    outbox.record(session, type=EventType.ticket_transferred, desk_id=ticket.desk_id,
+                  subject_type="ticket", subject_id=ticket.id, data=after, scope=scope,
+                  changes=diff)
     return ticket
 
 

@@ -13,9 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from app.core import jobs
 from app.core.db import utcnow
-from app.core.enums import TicketStatus
 from app.models import Ticket
-from app.routing.executor import status_change
 from app.routing.tasks import (
     MAX_BACKOFF_S,
     backoff,
@@ -80,17 +78,6 @@ def test_backoff_doubles_from_the_base_up_to_a_minute():
     assert [backoff(t, 1.0) for t in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 8.0]
     assert backoff(30, 1.0) == MAX_BACKOFF_S
     assert backoff(1, 0.0) == 0.0
-
-
-def test_status_change_sets_solved_at_on_solving_keeps_it_on_closing_clears_it_otherwise():
-    then = utcnow() - timedelta(days=1)
-    solved = status_change("open", None, TicketStatus.solved)
-    assert solved["status"] == "solved" and solved["solved_at"] > then
-    assert status_change("solved", then, TicketStatus.closed) == {"status": "closed",
-                                                                  "solved_at": then}
-    assert status_change("solved", then, TicketStatus.open) == {"status": "open",
-                                                                "solved_at": None}
-    assert status_change("open", None, TicketStatus.open) == {}
 
 
 # --- a rule that breaks -----------------------------------------------------------------------

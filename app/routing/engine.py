@@ -38,9 +38,9 @@ from pydantic import TypeAdapter
 from app.routing import actions as a
 from app.routing.conditions import Conditions, conditions_hold
 
-Facts = dict[str, Any]
+Facts = a.Facts
 
-_ACTION = TypeAdapter(a.RoutingAction)
+_ACTION: TypeAdapter[a.RoutingAction] = TypeAdapter(a.RoutingAction)
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class RuleSpec:
 @dataclass(frozen=True)
 class Step:
     rule_id: int | None
-    action: Any
+    action: a.RoutingAction
 
 
 @dataclass
@@ -86,51 +86,18 @@ def _conditions(raw: Any) -> Conditions:
     return raw if isinstance(raw, Conditions) else Conditions.model_validate(raw or {})
 
 
-def action_model(raw: Any) -> Any:
+def action_model(raw: a.RoutingAction | Mapping[str, Any]) -> a.RoutingAction:
     return _ACTION.validate_python(raw) if isinstance(raw, Mapping) else raw
 
 
 def _run(plan: Plan, rule_id: int | None, actions: Sequence[Any]) -> bool:
-    """Plan the actions in order; True once one moves the ticket out of the desk."""
+    """Plan the actions in order (each one's `plan`, see `actions`); True once one moves the
+    ticket out of the desk."""
     for raw in actions:
         action = action_model(raw)
         plan.steps.append(Step(rule_id, action))
-        apply(action, plan.facts)
-        if isinstance(action, a.MoveToDesk):
-            plan.move_to = action.value
+        action.plan(plan.facts)
+        if action.phase is a.Phase.MOVE:
+            plan.move_to = plan.facts["desk_id"]
             return True
     return False
-
-
-def apply(action: Any, facts: Facts) -> None:
-    """An action's effect on the facts (in place). Replies change nothing; round-robin and
-    least-loaded set the team only (the executor picks the agent)."""
-    match action:
-        case a.AssignAgent(value=user_id):
-            facts["assignee_id"] = user_id
-        case a.AssignTeam(value=team_id) | a.AssignRoundRobin(value=team_id) | \
-                a.AssignLeastLoaded(value=team_id):
-            facts["team_id"] = team_id
-        case a.SetPriority(value=priority):
-            facts["priority"] = priority.value
-        case a.SetStatus(value=status):
-            facts["status"] = status.value
-        case a.SetType(value=type_):
-            facts["type"] = type_
-        case a.SetField(value=a.FieldValue(key=key, value=value)):
-            custom = dict(facts.get("custom_fields") or {})
-            if value is None:
-                custom.pop(key, None)
-            else:
-                custom[key] = value
-            facts["custom_fields"] = custom
-        case a.AddTags(value=tags):
-            facts["tags"] = list(dict.fromkeys([*(facts.get("tags") or []), *tags]))
-        case a.RemoveTags(value=tags):
-            facts["tags"] = [t for t in facts.get("tags") or [] if t not in set(tags)]
-        case a.MoveToDesk(value=desk_id):
-            facts["desk_id"] = desk_id
-        case a.Reply():
-            pass
-        case _:
-            raise TypeError(f"not a routing action: {action!r}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import SimpleNamespace
@@ -36,12 +37,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.db import utcnow
 from app.core.errors import AppError, Conflict, Unprocessable
-from app.core.fields import FieldSpec, merged
+from app.core.fields import FieldSpec
 from app.core.outbox import EventType
 from app.customers import service as customers
 from app.fields import service as fields
 from app.models import (
-    PRIORITY_RANK,
     Customer,
     Desk,
     FieldEntity,
@@ -55,13 +55,11 @@ from app.routing import assignment
 from app.routing.engine import RuleSpec, evaluate
 from app.routing.facts import facts_from
 from app.routing.service import spec_of
-from app.routing.template import TemplateFailure, render
 from app.tickets import changes
 from app.tickets import service as tickets
-from app.tickets.schemas import CommentCreate, normalize_tag
+from app.tickets.schemas import CommentCreate
 
 MAX_HOPS = 3
-MAX_TAGS = 50
 APPLIED, SKIPPED = "applied", "skipped"
 _SPECS: dict[tuple[Any, ...], RuleSpec] = {}
 _MAX_SPECS = 10_000
@@ -126,7 +124,8 @@ _CLAIM = _loading(
     claim=True)
 
 
-# The columns actions change. The tickets are locked: every routed ticket writes each one
+# The columns actions change (every `writes` of an action applied in the CHANGE phase:
+# tests/routing/test_actions.py). The tickets are locked: every routed ticket writes each one
 # (changed or not) and its version and state, so one constant statement, run once for many
 # tickets (executemany: one round trip), writes them all.
 ROUTED = ("assignee_id", "team_id", "priority", "status", "solved_at", "type", "tags",
@@ -233,7 +232,7 @@ class Entry:
 
     desk_id: int
     rule_id: int | None
-    action: Any
+    action: a.RoutingAction
     result: str = APPLIED
     detail: str | None = None
 
@@ -245,7 +244,10 @@ class Entry:
 
 @dataclass
 class Routing:
-    """Applies one ticket's plans; collects what happened for the run."""
+    """Applies one ticket's plans; collects what happened for the run. Each action applies
+    itself (`actions`, the `apply` of its class) through what this offers (`actions.Applying`):
+    the ticket's columns as the desk's actions leave them (`columns`), held back and written
+    with the batch's (`Writes`), and the desk's agents, teams, fields and turns."""
 
     session: AsyncSession
     loaded: Loaded
@@ -254,15 +256,13 @@ class Routing:
     entries: list[Entry] = field(default_factory=list)
     lock_timeout: float | None = None
     hops: int = 0
-    changes: dict[str, Any] = field(default_factory=dict)
+    columns: dict[str, Any] = field(default_factory=dict)
+    changed: bool = False
     _specs: dict[int, list[FieldSpec]] = field(default_factory=dict)
 
     @property
     def ticket(self) -> Ticket:
         return self.loaded.ticket
-
-    def value(self, column: str) -> Any:
-        return self.changes.get(column, getattr(self.ticket, column))
 
     async def run(self) -> None:
         while True:
@@ -271,128 +271,102 @@ class Routing:
                                time_zone=loaded.time_zone)
             plan = evaluate(loaded.rules, facts, org_actions=loaded.org_actions)
             self.matched += plan.matched
-            replies: list[Entry] = []
-            move: Entry | None = None
-            for step in plan.steps:
-                entry = Entry(ticket.desk_id, step.rule_id, step.action)
-                self.entries.append(entry)
-                if isinstance(step.action, a.Reply):
-                    replies.append(entry)
-                elif isinstance(step.action, a.MoveToDesk):
-                    move = entry
-                else:
-                    await self._apply(entry)
-            if self.changes or self.ticket.routing_state == "pending":
+            self.columns = {c: getattr(ticket, c) for c in ROUTED}
+            entries = [Entry(ticket.desk_id, step.rule_id, step.action) for step in plan.steps]
+            self.entries += entries
+            # What actions read (members, teams, fields, cursors, open tickets) is never what
+            # the session holds pending (runs, events): no flush per ticket; they go at once at
+            # commit.
+            with self.session.no_autoflush:
+                for entry in entries:
+                    if entry.action.phase is a.Phase.CHANGE:
+                        await self._apply(entry)
+            if self.changed or self.ticket.routing_state == "pending":
                 self._write()
+            replies = [e for e in entries if e.action.phase is a.Phase.REPLY]
+            move = next((e for e in entries if e.action.phase is a.Phase.MOVE), None)
             if replies or move:
                 await self.writes.flush(self.session)
             for entry in replies:
-                await self._reply(entry)
+                await self._apply(entry)
             if replies:  # a comment touches the ticket's updated_at
                 await self.session.refresh(ticket)
-            if move is None or not await self._move(move):
+            if move is None:
+                return
+            await self._apply(move, refusals=())  # the move's own failures fail the run
+            if move.result == SKIPPED:
                 return
 
     def _write(self) -> None:
         """The desk's changes (and `routing_state='done'`), written with the batch's."""
         ticket = self.ticket
-        self.writes.add(ticket, {**{c: self.value(c) for c in ROUTED}, "routing_state": "done",
-                                 "version": ticket.version + 1, "updated_at": self.loaded.now})
-        self.changes = {}
+        self.writes.add(ticket, {**{c: self.columns[c] for c in ROUTED},
+                                 "routing_state": "done", "version": ticket.version + 1,
+                                 "updated_at": self.loaded.now})
+        self.changed = False
 
-    def _skip(self, entry: Entry, why: str) -> None:
-        entry.result, entry.detail = SKIPPED, why
-
-    async def _apply(self, entry: Entry) -> None:
-        # What actions read (members, teams, fields, cursors, open tickets) is never what the
-        # session holds pending (runs, events): no flush per ticket; they go at once at commit.
-        with self.session.no_autoflush:
-            await self._apply_action(entry)
-
-    async def _apply_action(self, entry: Entry) -> None:
-        desk_id, action, session = self.ticket.desk_id, entry.action, self.session
-        set_ = self.changes.__setitem__
+    async def _apply(self, entry: Entry, refusals: tuple[type[Exception], ...] = (
+            Unprocessable, Conflict, ValueError)) -> None:
+        """Apply the entry's action; skipped, with why, when it refuses (`Skipped`) or a check
+        does (`refusals`: a 422, a closed ticket, a bad value or template)."""
         try:
-            match action:
-                case a.AssignAgent(value=user_id):
-                    await tickets.check_assignee(session, desk_id, user_id, ["value"])
-                    set_("assignee_id", user_id)
-                case a.AssignTeam(value=team_id):
-                    await tickets.check_team(session, desk_id, team_id, ["value"])
-                    set_("team_id", team_id)
-                case a.AssignRoundRobin(value=team_id) | a.AssignLeastLoaded(value=team_id):
-                    if isinstance(action, a.AssignRoundRobin):
-                        chosen = await assignment.take_turn(session, desk_id, team_id)
-                    else:
-                        await self.writes.flush(session)  # counts the batch's assignments
-                        chosen = await assignment.least_loaded(session, desk_id, team_id,
-                                                               self.ticket.id)
-                    if chosen is None:
-                        await tickets.check_team(session, desk_id, team_id, ["value"])
-                        return self._skip(entry, f"team {team_id} has no active members")
-                    set_("team_id", team_id)
-                    set_("assignee_id", chosen)
-                    entry.detail = f"assigned user {chosen}"
-                case a.SetPriority(value=priority):
-                    set_("priority", PRIORITY_RANK[priority.value])
-                case a.SetStatus(value=status):
-                    self.changes.update(changes.apply_changes(
-                        {c: self.value(c) for c in changes.READS}, {"status": status}, utcnow()))
-                case a.SetType(value=type_):
-                    set_("type", type_)
-                case a.SetField(value=a.FieldValue(key=key, value=value)):
-                    cleaned = fields.check(await self._field_specs(), {key: value}, ["value"],
-                                           partial=True)
-                    set_("custom_fields", merged(self.value("custom_fields"), cleaned))
-                case a.AddTags(value=raw):
-                    added = list(dict.fromkeys([*self.value("tags"), *map(normalize_tag, raw)]))
-                    if len(added) > MAX_TAGS:
-                        return self._skip(entry, f"a ticket holds at most {MAX_TAGS} tags")
-                    set_("tags", added)
-                case a.RemoveTags(value=raw):
-                    gone = {normalize_tag(t) for t in raw}
-                    set_("tags", [t for t in self.value("tags") if t not in gone])
-                case _:
-                    raise TypeError(f"not an action to apply here: {action!r}")
-        except (Unprocessable, ValueError) as exc:
-            self._skip(entry, reason(exc))
+            entry.detail = await entry.action.apply(self)
+        except a.Skipped as exc:
+            entry.result, entry.detail = SKIPPED, str(exc)
+        except refusals as exc:
+            entry.result, entry.detail = SKIPPED, reason(exc)
 
-    async def _field_specs(self) -> list[FieldSpec]:
+    # --- what actions use (`actions.Applying`) ---------------------------------------------
+
+    def current(self, column: str) -> Any:
+        return self.columns[column]
+
+    def change(self, requested: Mapping[str, Any]) -> None:
+        values = changes.apply_changes(self.columns, requested, utcnow())
+        self.columns.update(values)
+        self.changed = self.changed or bool(values)
+
+    async def check_agent(self, user_id: int) -> None:
+        await tickets.check_assignee(self.session, self.ticket.desk_id, user_id, ["value"])
+
+    async def check_team(self, team_id: int) -> None:
+        await tickets.check_team(self.session, self.ticket.desk_id, team_id, ["value"])
+
+    async def take_turn(self, team_id: int) -> int | None:
+        return await assignment.take_turn(self.session, self.ticket.desk_id, team_id)
+
+    async def least_loaded(self, team_id: int) -> int | None:
+        await self.writes.flush(self.session)  # counts the batch's assignments
+        return await assignment.least_loaded(self.session, self.ticket.desk_id, team_id,
+                                             self.ticket.id)
+
+    async def field_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
         desk_id = self.ticket.desk_id
         if desk_id not in self._specs:
             self._specs[desk_id] = await fields.specs(self.session, desk_id, FieldEntity.ticket)
-        return self._specs[desk_id]
+        return fields.check(self._specs[desk_id], dict(values), ["value"], partial=True)
 
-    async def _reply(self, entry: Entry) -> None:
-        """A public comment by the system, rendered from the ticket as this desk's actions
-        left it (replies go out after the desk's other actions, so they tell the outcome)."""
-        template: a.ReplyTemplate = entry.action.value
+    def template_context(self) -> dict[str, Any]:
+        """The ticket as this desk's actions left it (replies go out after the desk's other
+        actions, so they tell the outcome) and its requester."""
         requester = self.loaded.requester
-        try:
-            body = render(template.body, ticket=tickets.read(self.ticket).model_dump(mode="json"),
-                          requester={"name": requester.name, "email": requester.email})
-            if not body.strip():
-                return self._skip(entry, "the template rendered empty")
-            comment = await tickets.add_comment(self.session, None, self.ticket,
-                                                CommentCreate(body=body, public=True))
-        except (TemplateFailure, Conflict, ValueError) as exc:
-            return self._skip(entry, reason(exc))
-        entry.detail = f"comment {comment.id}"
+        return {"ticket": tickets.read(self.ticket).model_dump(mode="json"),
+                "requester": {"name": requester.name, "email": requester.email}}
 
-    async def _move(self, entry: Entry) -> bool:
-        """Move to the target desk and load what routing there needs; False (the entry
-        skipped, with why) ends the routing."""
-        target_id: int = entry.action.value
+    async def comment(self, body: str) -> int:
+        comment = await tickets.add_comment(self.session, None, self.ticket,
+                                            CommentCreate(body=body, public=True))
+        return comment.id
+
+    async def move(self, desk_id: int) -> None:
+        """Move to the target desk and load what routing there needs (`run` goes on there)."""
         if self.hops >= MAX_HOPS:
-            self._skip(entry, f"stopped: at most {MAX_HOPS} moves between desks per routing")
-            return False
-        if target_id == self.ticket.desk_id:
-            self._skip(entry, "the ticket is already in this desk")
-            return False
-        target = await self.session.get(Desk, target_id)
+            raise a.Skipped(f"stopped: at most {MAX_HOPS} moves between desks per routing")
+        if desk_id == self.ticket.desk_id:
+            raise a.Skipped("the ticket is already in this desk")
+        target = await self.session.get(Desk, desk_id)
         if target is None or target.archived_at is not None:
-            self._skip(entry, f"desk {target_id} does not exist or is archived")
-            return False
+            raise a.Skipped(f"desk {desk_id} does not exist or is archived")
         requester = self.loaded.requester
         moved_requester, _ = await customers.find_or_create(
             self.session, None, target, requester.email, name=requester.name,
@@ -402,7 +376,6 @@ class Routing:
         loaded = await load(self.session, self.ticket.id, lock_timeout=self.lock_timeout)
         assert loaded is not None
         self.loaded = loaded
-        return True
 
 
 async def lock_pending(session: AsyncSession, ticket_id: int) -> Ticket | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -28,7 +29,6 @@ from app.models import (
     RoutingRule,
 )
 from app.routing import actions as a
-from app.routing import template
 from app.routing.conditions import Conditions, check_conditions
 from app.routing.engine import RuleSpec, evaluate
 from app.routing.facts import domain_of, load_facts
@@ -68,30 +68,51 @@ async def ticket_field_specs(session: AsyncSession, desk_id: int) -> dict[str, F
     return {s.key: s for s in await fields.specs(session, desk_id, FieldEntity.ticket)}
 
 
+@dataclass
+class DeskChecks:
+    """What the save-time checks of actions (`actions.DeskChecks`) look up in the rule's desk:
+    its agents and teams, its ticket field `specs`, the desks the caller may move tickets to."""
+
+    session: AsyncSession
+    scope: DeskScope | None
+    desk: Desk
+    specs: Mapping[str, FieldSpec]
+
+    async def agent(self, user_id: int, at: a.Loc) -> list[dict[str, Any]]:
+        return await _errors_of(check_assignee(self.session, self.desk.id, user_id, list(at)))
+
+    async def team(self, team_id: int, at: a.Loc) -> list[dict[str, Any]]:
+        return await _errors_of(check_team(self.session, self.desk.id, team_id, list(at)))
+
+    async def target(self, desk_id: int, at: a.Loc) -> list[dict[str, Any]]:
+        problem = await _move_problem(self.session, self.scope, self.desk, desk_id)
+        return [] if problem is None else [{"loc": list(at), "msg": problem,
+                                            "type": "value_error"}]
+
+    def field(self, key: str, value: Any, at: a.Loc) -> list[dict[str, Any]]:
+        return _field_problems(self.specs, key, value, list(at))
+
+
+async def _errors_of(check: Awaitable[None]) -> list[dict[str, Any]]:
+    """The errors of a check that raises 422."""
+    try:
+        await check
+    except Unprocessable as exc:
+        return [dict(e) for e in exc.errors or []]
+    return []
+
+
 async def check_actions(session: AsyncSession, scope: DeskScope | None, desk: Desk,
-                        actions: Sequence[Any], specs: Mapping[str, FieldSpec],
+                        actions: Sequence[a.RoutingAction], specs: Mapping[str, FieldSpec],
                         loc: Sequence[str | int]) -> list[dict[str, Any]]:
     """Errors of actions naming what the desk does not have: an agent that is not one of its
     agents, a team that is not a member, a target desk outside the caller's scope (or the
-    same desk, or a non-sandbox one for a sandbox desk), a ticket field it does not define."""
+    same desk, or a non-sandbox one for a sandbox desk), a ticket field it does not define
+    (each action's `check`)."""
+    checks = DeskChecks(session, scope, desk, specs)
     errors: list[dict[str, Any]] = []
     for i, action in enumerate(actions):
-        at = [*loc, i, "value"]
-        try:
-            match action:
-                case a.AssignAgent(value=user_id):
-                    await check_assignee(session, desk.id, user_id, at)
-                case a.AssignTeam(value=team_id) | a.AssignRoundRobin(value=team_id) | \
-                        a.AssignLeastLoaded(value=team_id):
-                    await check_team(session, desk.id, team_id, at)
-                case a.MoveToDesk(value=target_id):
-                    problem = await _move_problem(session, scope, desk, target_id)
-                    if problem is not None:
-                        errors.append({"loc": at, "msg": problem, "type": "value_error"})
-                case a.SetField(value=a.FieldValue(key=key, value=value)):
-                    errors.extend(_field_problems(specs, key, value, at))
-        except Unprocessable as exc:
-            errors.extend(exc.errors or [])
+        errors += await action.check(checks, [*loc, i, "value"])
     return errors
 
 
@@ -279,7 +300,7 @@ async def dry_run(session: AsyncSession, scope: DeskScope, payload: DryRunReques
     context = result.model_dump(mode="json")
     steps = [PlannedAction(rule_id=s.rule_id, type=s.action.type,
                            value=s.action.model_dump(mode="json")["value"],
-                           preview=_preview(s.action, context, names))
+                           preview=s.action.preview(context, names))
              for s in plan.steps]
     return DryRunResult(matched=plan.matched, actions=steps, move_to_desk_id=plan.move_to,
                         result=result)
@@ -294,15 +315,6 @@ def routed_ticket(facts: Mapping[str, Any]) -> RoutedTicket:
         status=facts["status"], type=facts["type"], tags=facts["tags"],
         custom_fields=facts["custom_fields"], assignee_id=facts["assignee_id"],
         team_id=facts["team_id"], created_at=facts["created_at"])
-
-
-def _preview(action: Any, ticket: Mapping[str, Any], requester: Mapping[str, Any]) -> str | None:
-    if not isinstance(action, a.Reply):
-        return None
-    try:
-        return template.render(action.value.body, ticket=ticket, requester=requester)
-    except template.TemplateFailure as exc:
-        return f"(the template fails: {exc})"
 
 
 async def _draft_facts(session: AsyncSession, desk: Desk, draft: TicketDraft) -> dict[str, Any]:

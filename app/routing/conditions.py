@@ -353,7 +353,7 @@ def holds(condition: Any, facts: Mapping[str, Any]) -> bool:
     if pair is None:
         return False
     a, b = pair
-    return {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[op]
+    return bool({"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[op])
 
 
 def is_empty(value: Any) -> bool:

@@ -111,13 +111,12 @@ def import_customers(
     """Import customers from a CSV file, all or nothing, with a progress bar."""
     from app.core.db import create_engine, create_sessionmaker
     from app.core.errors import AppError
-    from app.core.scope import DeskScope, Principal, Scope
+    from app.core.scope import SystemSubject, desk_scope
     from app.customers.importer import import_csv
 
     if on_existing not in {"error", "skip"}:
         raise typer.BadParameter("error or skip", param_hint="--on-existing")
-    scope = DeskScope(Principal("system", 0, "switchboard import-customers"),
-                      frozenset({Scope.admin.value}), None)
+    scope = desk_scope(SystemSubject("switchboard import-customers"))
 
     async def run() -> None:
         engine = create_engine(_settings().require_database_url(), pool_size=1)

@@ -60,13 +60,13 @@ async def seed(settings: Settings) -> str:
 async def _seed_demo(session: Any, settings: Settings, desk_id: int) -> None:
     """A published contact form (`/v1/public/forms/contact`) and a routing rule in the demo desk,
     made through the services as the system would."""
-    from app.core.scope import DeskScope, Principal, Scope
+    from app.core.scope import DeskScope, Principal, Scope, SubjectKind
     from app.forms import service as forms
     from app.forms.schemas import FormCreate
     from app.routing import service as rules
     from app.routing.schemas import RuleCreate
 
-    system = DeskScope(Principal("api_token", 0, "switchboard dev"),
+    system = DeskScope(Principal(SubjectKind.api_token, 0, "switchboard dev"),
                        frozenset({Scope.admin.value}), None)
     await forms.create(session, system, FormCreate.model_validate({
         "desk_id": desk_id, "name": "Contact us", "slug": "contact", "published": True,

@@ -10,7 +10,7 @@ from app.core.db import utcnow
 from app.core.errors import NotFound, Unauthorized, invalid
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.principal import token_cache
-from app.core.scope import DeskScope, Scope
+from app.core.scope import DeskScope, Scope, SubjectKind
 from app.core.security import create_access_token, new_api_token, verify_password
 from app.models import ApiToken, Desk, DeskKind, User, UserRole
 from app.staff.service import find_user_by_email
@@ -61,7 +61,7 @@ async def create_token(session: AsyncSession, scope: DeskScope,
         scopes=sorted({s.value for s in payload.scopes}),
         desk_ids=sorted(set(payload.desk_ids)) if payload.desk_ids is not None else None,
         sandbox=payload.sandbox, expires_at=payload.expires_at,
-        created_by_id=scope.principal.id if scope.principal.kind == "user" else None,
+        created_by_id=scope.principal.id if scope.principal.kind == SubjectKind.user else None,
     )
     session.add(token)
     await session.flush()

@@ -1,8 +1,10 @@
 """Who is calling: a bearer credential becomes a `DeskScope`, once per request.
 
-`compute_scope` is the one function that decides which desks a caller sees. Routers ask for a
-scope with the `Annotated` aliases at the bottom (`DesksRead`, `AdminScope`, …), which
-authenticate, rate-limit, start idempotency and check the scope name.
+`compute_scope` loads what the database says about the caller; the visibility rule of its
+subject kind (`core/scope.desk_scope`) decides which desks it sees. Routers ask for a scope
+with the `Annotated` aliases at the bottom (`DesksRead`, `AdminScope`, …), which authenticate
+(refusing subjects the staff API does not serve), rate-limit, start idempotency and check the
+scope name.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from app.core import idempotency, ratelimit
 from app.core.config import Settings
 from app.core.db import Session, utcnow
 from app.core.errors import Unauthorized
-from app.core.scope import AGENT_SCOPES, DeskScope, Principal, Scope
+from app.core.scope import (
+    DeskScope,
+    Scope,
+    StaffSubject,
+    SubjectKind,
+    TokenSubject,
+    desk_scope,
+)
 from app.core.security import TOKEN_PREFIX, decode_access_token, hash_token
 from app.models import (
     ApiToken,
@@ -58,23 +67,23 @@ async def member_desks(session: AsyncSession, user_id: int
 
 async def compute_scope(session: AsyncSession, *, user: User | None = None,
                         token: ApiToken | None = None) -> DeskScope:
-    """The desks and scopes of a staff user or an API token."""
+    """Load what the rule of a staff user's or an API token's kind needs, and apply it."""
     if user is not None:
-        principal = Principal("user", user.id, user.name)
         if user.role == UserRole.admin:
-            return DeskScope(principal, frozenset({Scope.admin.value}), None)
-        joined, managed = await member_desks(session, user.id)
-        return DeskScope(principal, AGENT_SCOPES, joined, managed)
+            return desk_scope(StaffSubject(user.id, user.name, admin=True))
+        member_of, manages = await member_desks(session, user.id)
+        return desk_scope(StaffSubject(user.id, user.name, admin=False,
+                                       member_of=member_of, manages=manages))
     assert token is not None
-    principal = Principal("api_token", token.id, token.name, sandbox=token.sandbox)
     desk_ids = None if token.desk_ids is None else frozenset(token.desk_ids)
+    sandbox_desk_ids: frozenset[int] = frozenset()
     if token.sandbox:
-        # Confined to desks that are sandboxes now, whatever the token row says.
         stmt = select(Desk.id).where(Desk.kind == DeskKind.sandbox)
         if desk_ids is not None:
             stmt = stmt.where(Desk.id.in_(desk_ids))
-        desk_ids = frozenset((await session.scalars(stmt)).all())
-    return DeskScope(principal, frozenset(token.scopes), desk_ids)
+        sandbox_desk_ids = frozenset((await session.scalars(stmt)).all())
+    return desk_scope(TokenSubject(token.id, token.name, frozenset(token.scopes), desk_ids,
+                                   sandbox=token.sandbox, sandbox_desk_ids=sandbox_desk_ids))
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,8 @@ class TokenCache:
 
     def forget(self, token_id: int) -> None:
         for digest, entry in list(self._entries.items()):
-            if entry.scope.principal.kind == "api_token" and entry.scope.principal.id == token_id:
+            principal = entry.scope.principal
+            if principal.kind == SubjectKind.api_token and principal.id == token_id:
                 del self._entries[digest]
 
 
@@ -163,6 +173,7 @@ async def authenticate(
         scope = await _scope_of_api_token(session, raw, settings.auth_cache_seconds)
     else:
         scope = await _scope_of_jwt(session, settings, raw)
+    scope.check_staff_api()  # before it counts against a limit or replays a response
     request.state.desk_scope = scope
     request.state.ratelimit = await ratelimit.hit(
         request.app.state.redis, settings.redis_namespace, scope.principal.key,
@@ -177,6 +188,8 @@ Authenticated = Annotated[DeskScope, Depends(authenticate)]
 
 
 def requires(name: Scope) -> Any:  # a Depends marker (typed Any by FastAPI)
+    """A `Depends` that authenticates the caller and checks that it holds `name`."""
+
     async def dependency(scope: Authenticated) -> DeskScope:
         scope.require(name)
         return scope

@@ -1,11 +1,16 @@
-"""What a caller may touch: its desks and its scopes. Nothing else decides visibility."""
+"""What a caller may touch: its desks and its scopes. Nothing else decides visibility.
+
+Every principal has a subject kind, and each kind has one visibility rule, in `desk_scope`
+at the bottom: a plain function of what the database says about the subject (loaded by
+`core/principal.py`), so the rules are tested without a database.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, assert_never
 
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -44,9 +49,26 @@ def grants(held: Iterable[str], wanted: str) -> bool:
     return wanted.endswith(":read") and wanted.removesuffix(":read") + ":write" in held
 
 
+class SubjectKind(StrEnum):
+    """Who stands behind a credential. The values are stored (event actors, comment authors,
+    view and webhook owners) and answered by `GET /v1/me`, so they never change."""
+
+    user = "user"  # a staff member signed in with a JWT
+    api_token = "api_token"  # a token an admin issued (`swb_…`)
+    oauth_client = "oauth_client"  # a partner app's OAuth access token (not issued yet)
+    customer = "customer"  # a portal or messenger customer (not issued yet)
+    system = "system"  # Switchboard itself: intake, imports
+
+
+# The kinds the staff API (everything but the portal) answers; customers use the portal.
+STAFF_API_KINDS = frozenset(
+    {SubjectKind.user, SubjectKind.api_token, SubjectKind.oauth_client, SubjectKind.system}
+)
+
+
 @dataclass(frozen=True)
 class Principal:
-    kind: Literal["user", "api_token", "system"]
+    kind: SubjectKind
     id: int
     name: str
     sandbox: bool = False
@@ -74,10 +96,17 @@ class DeskScope:
     def all_desks(self) -> bool:
         return self.desk_ids is None
 
+    def check_staff_api(self) -> None:
+        """403 for a subject the staff API does not serve (a customer: the portal is theirs)."""
+        if self.principal.kind not in STAFF_API_KINDS:
+            raise Forbidden(f"Staff endpoints do not accept {self.principal.kind} credentials.")
+
     def allows(self, scope: str) -> bool:
         return grants(self.scopes, scope)
 
     def require(self, scope: str) -> None:
+        """403 unless the caller holds `scope`; every scope named here is a staff API scope."""
+        self.check_staff_api()
         if not self.allows(scope):
             raise Forbidden(f"This credential lacks the `{scope}` scope.", required_scope=scope)
 
@@ -101,3 +130,89 @@ class DeskScope:
             return stmt
         col = column if isinstance(column, InstrumentedAttribute) else column.desk_id
         return stmt.where(col.in_(self.desk_ids))
+
+
+# What the database says about each kind of subject; `desk_scope` applies the kind's rule.
+
+
+@dataclass(frozen=True)
+class StaffSubject:
+    """A staff user: an admin sees every desk; an agent the desks it belongs to (directly or
+    through a team) and manages those where it holds the manager role."""
+
+    id: int
+    name: str
+    admin: bool
+    member_of: frozenset[int] = frozenset()
+    manages: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class TokenSubject:
+    """An API token, or (later) an OAuth client's access token: the scopes and desks it was
+    issued with. `sandbox_desk_ids` are the desks that are sandboxes now, among `desk_ids`
+    (or all of them when `desk_ids` is None); only a sandbox token needs them loaded."""
+
+    id: int
+    name: str
+    scopes: frozenset[str]
+    desk_ids: frozenset[int] | None  # None: every desk
+    sandbox: bool = False
+    sandbox_desk_ids: frozenset[int] = frozenset()
+    kind: Literal[SubjectKind.api_token, SubjectKind.oauth_client] = SubjectKind.api_token
+
+
+@dataclass(frozen=True)
+class CustomerSubject:
+    """A customer: the portal shows their own tickets; the staff API shows them nothing."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class SystemSubject:
+    """Switchboard itself, acting for no caller (intake, imports): every desk, every scope."""
+
+    name: str
+    id: int = 0
+
+
+Subject = StaffSubject | TokenSubject | CustomerSubject | SystemSubject
+
+ADMIN_SCOPES = frozenset({Scope.admin.value})
+
+
+def desk_scope(subject: Subject) -> DeskScope:
+    """The one visibility rule per subject kind: which desks and scopes the caller holds."""
+    match subject:
+        case StaffSubject():
+            return _staff(subject)
+        case TokenSubject():
+            return _token(subject)
+        case CustomerSubject():
+            # Never desks: a customer's visibility is their own tickets, decided by the portal.
+            principal = Principal(SubjectKind.customer, subject.id, subject.name)
+            return DeskScope(principal, frozenset(), frozenset(), frozenset())
+        case SystemSubject():
+            return DeskScope(Principal(SubjectKind.system, subject.id, subject.name),
+                             ADMIN_SCOPES, None)
+        case _:
+            assert_never(subject)
+
+
+def _staff(subject: StaffSubject) -> DeskScope:
+    principal = Principal(SubjectKind.user, subject.id, subject.name)
+    if subject.admin:
+        return DeskScope(principal, ADMIN_SCOPES, None)
+    return DeskScope(principal, AGENT_SCOPES, subject.member_of, subject.manages)
+
+
+def _token(subject: TokenSubject) -> DeskScope:
+    principal = Principal(subject.kind, subject.id, subject.name, sandbox=subject.sandbox)
+    desk_ids = subject.desk_ids
+    if subject.sandbox:
+        # Confined to desks that are sandboxes now, whatever the token row says; never "all".
+        desk_ids = (subject.sandbox_desk_ids if desk_ids is None
+                    else desk_ids & subject.sandbox_desk_ids)
+    return DeskScope(principal, subject.scopes, desk_ids)

@@ -17,7 +17,7 @@ from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_
 from app.core.lookup import get_in_scope
 from app.core.merge import merge_patch
 from app.core.pagination import PageParams, SortKey, paginate
-from app.core.scope import DeskScope
+from app.core.scope import DeskScope, SubjectKind
 from app.desks.schemas import DeskCreate, DeskSettings, DeskUpdate
 from app.models import (
     Customer,
@@ -82,7 +82,7 @@ def _active(desk: Desk) -> Desk:
 
 
 async def create(session: AsyncSession, scope: DeskScope, payload: DeskCreate) -> Desk:
-    if not scope.all_desks and scope.principal.kind != "user":
+    if not scope.all_desks and scope.principal.kind != SubjectKind.user:
         raise Forbidden("A token limited to some desks cannot create desks.")
     desk = Desk(name=payload.name, kind=payload.kind, description=payload.description,
                 settings=payload.settings.model_dump(mode="json"))

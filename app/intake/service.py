@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enums import TicketStatus
 from app.core.errors import Conflict, invalid
-from app.core.scope import DeskScope, Principal, Scope
+from app.core.scope import DeskScope, SystemSubject, desk_scope
 from app.customers import service as customers
 from app.customers.schemas import normalize_email
 from app.desks import service as desks
@@ -40,7 +40,7 @@ from app.tickets.schemas import CommentCreate, RequesterIn, TicketCreate, Ticket
 Outcome = Literal["created", "threaded", "ignored", "duplicate"]
 
 # The system acting on a ticket for the mail (reopening it); events name it as the actor.
-SYSTEM = DeskScope(Principal("system", 0, "Switchboard"), frozenset({Scope.admin.value}), None)
+SYSTEM = desk_scope(SystemSubject("Switchboard"))
 REOPENED_BY_REPLY = {TicketStatus.pending.value, TicketStatus.solved.value}
 TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
 MAX_TEXT = 65_536

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from asgi_correlation_id import CorrelationIdMiddleware
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
@@ -20,17 +20,16 @@ from app.core.middleware import (
     MetricsMiddleware,
     SecurityHeadersMiddleware,
 )
-from app.core.principal import authenticate
 from app.core.resources import Resources
 from app.customers.router import router as customers_router
 from app.desks.router import router as desks_router
 from app.events.router import router as events_router
 from app.fields.router import router as fields_router
 from app.forms.cors import PublicCORSMiddleware, parse_origins
-from app.forms.router import public_router as forms_public_router
+from app.forms.public import public_router as forms_public_router
 from app.forms.router import router as forms_router
 from app.forms.survey_router import router as forms_survey_router
-from app.health.router import public_router as health_router
+from app.health.router import public_router as health_public_router
 from app.intake.router import attachments_router
 from app.intake.router import router as intake_router
 from app.organizations.router import router as organizations_router
@@ -82,16 +81,15 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     # Each domain router hangs straight off the app: every level of nesting costs a full
     # route match per request in FastAPI's router, so the tree is kept one level deep. FastAPI
     # tries routes in order (about 25 calls each), so the hottest domain, tickets, comes first;
-    # none of the routers it now precedes serves a path under /v1/tickets.
-    app.include_router(tickets_router, prefix="/v1", dependencies=[Depends(authenticate)])
-    for router in (auth_public_router, forms_public_router):
-        app.include_router(router, prefix="/v1")
-    for router in (auth_router, desks_router, fields_router, staff_router, organizations_router,
+    # none of the routers it now precedes serves a path under /v1/tickets. Each router says
+    # itself whether it authenticates (`api_router`); only the `public_router`s do not.
+    for router in (tickets_router, auth_public_router, forms_public_router, auth_router,
+                   desks_router, fields_router, staff_router, organizations_router,
                    customers_router, transfers_router, views_router, events_router, forms_router,
                    forms_survey_router, intake_router, attachments_router, routing_rules_router,
                    routing_runs_router, webhooks_router):
-        app.include_router(router, prefix="/v1", dependencies=[Depends(authenticate)])
-    app.include_router(health_router)
+        app.include_router(router, prefix="/v1")
+    app.include_router(health_public_router)
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,

@@ -3,6 +3,7 @@
 `AppRoute` wraps each endpoint: the session commits once, after the endpoint returned and the
 idempotent response (if any) was added to the same transaction; jobs deferred during the request
 are sent only after that commit; any error rolls everything back and renders as problem+json.
+`api_router` builds the routers that use it, authenticated unless declared public.
 """
 
 from __future__ import annotations
@@ -11,14 +12,21 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.core import idempotency, jobs
-from app.core.errors import Conflict, PreconditionFailed, Unprocessable, render_any
+from app.core.errors import (
+    Conflict,
+    PreconditionFailed,
+    Unprocessable,
+    problem_responses,
+    render_any,
+)
+from app.core.principal import authenticate
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +103,22 @@ async def _send_jobs(request: Request, session: AsyncSession) -> None:
         await jobs.send(request.app.state.arq, pending, queue_name=settings.queue_name)
 
 
-def api_router(*, authenticated: bool = True, **kwargs: Any) -> APIRouter:
-    """A router whose routes use the transaction boundary and document problem responses."""
-    from app.core.errors import problem_responses
+AUTHENTICATED_STATUSES = (400, 401, 403, 404, 413, 422, 429)
+PUBLIC_STATUSES = (400, 404, 413, 422, 429)
 
-    statuses = (400, 401, 403, 404, 413, 422, 429) if authenticated else (400, 404, 413, 422, 429)
-    return APIRouter(route_class=AppRoute, responses=problem_responses(*statuses), **kwargs)
+
+def api_router(*, authenticated: bool = True, **kwargs: Any) -> APIRouter:
+    """A router whose routes use the transaction boundary and document problem responses.
+
+    Authenticated by default: the router itself makes every route resolve the caller
+    (`authenticate`) before the endpoint runs, so a router cannot become public by where it is
+    mounted. `authenticated=False` is for the public endpoints (forms, surveys, the token
+    endpoint, health) only; name such a router `public_router`.
+    """
+    if not authenticated:
+        return APIRouter(route_class=AppRoute, responses=problem_responses(*PUBLIC_STATUSES),
+                         **kwargs)
+    dependencies = [Depends(authenticate), *kwargs.pop("dependencies", ())]
+    return APIRouter(route_class=AppRoute, responses=problem_responses(*AUTHENTICATED_STATUSES),
+                     dependencies=dependencies, **kwargs)
+

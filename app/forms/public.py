@@ -28,7 +28,7 @@ from app.forms.schemas import (
     SurveyThanks,
 )
 
-router = api_router(authenticated=False, prefix="/public", tags=["public"])
+public_router = api_router(authenticated=False, prefix="/public", tags=["public"])
 
 SlugPath = Annotated[str, Path(max_length=100, pattern=SLUG_PATTERN)]
 TokenPath = Annotated[str, Path(min_length=1, max_length=2048, description="From the survey link.")]
@@ -63,21 +63,21 @@ async def read_json(request: Request, max_bytes: int) -> Any:
             "loc": ["body"], "msg": "Invalid JSON", "type": "json_invalid"}]) from exc
 
 
-@router.get("/forms/{slug}", response_model=PublicForm)
+@public_router.get("/forms/{slug}", response_model=PublicForm)
 async def get_public_form(slug: SlugPath, session: Session) -> PublicForm:
     """A published form: its fields, types and constraints (no desk, no mappings)."""
     form, _ = await submissions.published(session, slug)
     return submissions.public(form)
 
 
-@router.get("/forms/{slug}/schema", responses={200: {"description": "JSON Schema 2020-12"}})
+@public_router.get("/forms/{slug}/schema", responses={200: {"description": "JSON Schema 2020-12"}})
 async def get_public_schema(slug: SlugPath, session: Session) -> dict[str, Any]:
     """The submission body as JSON Schema 2020-12 (the same as `GET /v1/forms/{id}/schema`)."""
     form, _ = await submissions.published(session, slug)
     return submissions.schema(form)
 
 
-@router.post("/forms/{slug}/submissions", status_code=status.HTTP_201_CREATED,
+@public_router.post("/forms/{slug}/submissions", status_code=status.HTTP_201_CREATED,
              response_model=SubmissionAccepted, openapi_extra={"requestBody": SUBMISSION_BODY},
              responses=problem_responses(409))
 async def submit_form(slug: SlugPath, request: Request, session: Session) -> SubmissionAccepted:
@@ -97,13 +97,13 @@ async def submit_form(slug: SlugPath, request: Request, session: Session) -> Sub
     return SubmissionAccepted(number=number)
 
 
-@router.get("/surveys/{token}", response_model=PublicSurvey, responses=problem_responses(410))
+@public_router.get("/surveys/{token}", response_model=PublicSurvey, responses=problem_responses(410))
 async def get_survey(token: TokenPath, request: Request, session: Session) -> PublicSurvey:
     """What a survey link asks about; a forged link → 404, an expired one → 410."""
     return await surveys.describe(session, token, request.app.state.settings.secret_key)
 
 
-@router.post("/surveys/{token}", status_code=status.HTTP_201_CREATED, response_model=SurveyThanks,
+@public_router.post("/surveys/{token}", status_code=status.HTTP_201_CREATED, response_model=SurveyThanks,
              responses=problem_responses(409, 410))
 async def answer_survey(token: TokenPath, payload: SurveyAnswer, request: Request,
                         session: Session) -> SurveyThanks:

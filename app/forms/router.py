@@ -1,4 +1,4 @@
-"""Web forms: definitions (authenticated) and the public endpoints that render and submit them."""
+"""Web forms: the authenticated definitions (the public endpoints are in `public.py`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from app.core.ids import PathId, QueryId
 from app.core.pagination import Page, Pagination
 from app.core.principal import FormsRead, FormsWrite
 from app.core.routing import api_router
-from app.forms import public, service, submissions
+from app.forms import service, submissions
 from app.forms.schemas import (
     FormCreate,
     FormKind,
@@ -24,7 +24,6 @@ from app.forms.schemas import (
 )
 
 router = api_router(prefix="/forms", tags=["forms"])
-public_router = public.router  # the unauthenticated endpoints (main.py mounts both)
 
 SCHEMA_RESPONSE = {200: {"description": "JSON Schema (2020-12) of a submission body",
                          "content": {"application/json": {"schema": {"type": "object"}}}}}

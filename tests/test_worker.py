@@ -16,11 +16,11 @@ from redis.exceptions import WatchError
 from sqlalchemy import select, text
 
 from app.core import jobs
+from app.core.boundary import api_router
 from app.core.db import Session, create_engine, create_sessionmaker, utcnow
 from app.core.errors import Conflict
 from app.core.idempotency import purge_idempotency_keys
 from app.core.resources import Resources, redis_client
-from app.core.routing import api_router
 from app.models import IdempotencyKey
 from app.worker import MAX_JOBS, build_worker, shutdown, startup, worker_options
 from tests.services import migrated_database

@@ -7,12 +7,12 @@ from fastapi import Form, Request, Response, status
 from app.auth import service
 from app.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenRead, MeRead, TokenResponse
 from app.core import idempotency, ratelimit
+from app.core.boundary import api_router
 from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.ids import PathId
 from app.core.pagination import Page, Pagination
 from app.core.principal import AdminScope, Authenticated
-from app.core.routing import api_router
 
 public_router = api_router(authenticated=False, tags=["auth"])
 router = api_router(tags=["auth"])

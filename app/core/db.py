@@ -86,7 +86,7 @@ def create_sessionmaker(bind: AsyncEngine | AsyncConnection) -> async_sessionmak
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's session. The route boundary (`core.routing`) commits it, once."""
+    """The request's session. The request boundary (`core.boundary`) commits it, once."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
         request.state.session = session

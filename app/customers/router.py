@@ -4,13 +4,13 @@ from typing import Annotated, Literal
 
 from fastapi import Query, Request, Response, status
 
+from app.core.boundary import api_router
 from app.core.concurrency import IfMatch, set_created, set_etag
 from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.ids import INT4_MAX, PathId
 from app.core.pagination import Page, Pagination
 from app.core.principal import CustomersRead, CustomersWrite
-from app.core.routing import api_router
 from app.core.text import Text
 from app.customers import importer, service
 from app.customers.schemas import (

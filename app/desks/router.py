@@ -4,13 +4,13 @@ from typing import Annotated, Any
 
 from fastapi import Query, Response, status
 
+from app.core.boundary import api_router
 from app.core.concurrency import IfMatch, set_created, set_etag
 from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.ids import PathId
 from app.core.pagination import Page, Pagination
 from app.core.principal import DesksRead, DesksWrite
-from app.core.routing import api_router
 from app.desks import service
 from app.desks.schemas import (
     DeskCreate,

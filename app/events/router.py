@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import Query
 
+from app.core.boundary import api_router
 from app.core.db import Session
 from app.core.ids import QueryId
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.core.principal import EventsRead
-from app.core.routing import api_router
 from app.events import service
 from app.events.schemas import EventPage, EventRead
 

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import Path, Response, status
 
+from app.core.boundary import api_router
 from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.fields import KEY_PATTERN, FieldSpec
 from app.core.ids import PathId
 from app.core.principal import DesksRead, DesksWrite
-from app.core.routing import api_router
 from app.fields import service
 from app.models import FieldDefinition, FieldEntity
 

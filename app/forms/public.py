@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from fastapi import Path, Request, status
 
 from app.core import ratelimit
+from app.core.boundary import api_router
 from app.core.config import Settings
 from app.core.db import Session
 from app.core.errors import BadRequest, PayloadTooLarge, invalid, problem_responses
-from app.core.routing import api_router
 from app.forms import submissions, surveys
 from app.forms.schemas import (
     SLUG_PATTERN,

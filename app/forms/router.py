@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import Request, Response, status
 
+from app.core.boundary import api_router
 from app.core.concurrency import IfMatch, set_created, set_etag
 from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.ids import PathId, QueryId
 from app.core.pagination import Page, Pagination
 from app.core.principal import FormsRead, FormsWrite
-from app.core.routing import api_router
 from app.forms import service, submissions
 from app.forms.schemas import (
     FormCreate,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from app.core.boundary import api_router
 from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.ids import PathId
 from app.core.principal import TicketsRead, TicketsWrite
-from app.core.routing import api_router
 from app.forms import surveys
 from app.forms.schemas import SurveyLink, SurveyRead
 

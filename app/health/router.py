@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from app.core.boundary import api_router
 from app.core.errors import Unauthorized, problem_response, problem_responses
-from app.core.routing import api_router
 
 public_router = api_router(authenticated=False, tags=["health"])
 

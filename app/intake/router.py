@@ -7,12 +7,12 @@ from urllib.parse import quote
 
 from fastapi import Request, Response, status
 
+from app.core.boundary import api_router
 from app.core.db import Session
 from app.core.errors import AppError, invalid, problem_responses
 from app.core.ids import PathId
 from app.core.pagination import Page, Pagination
 from app.core.principal import InboundScope, TicketsRead
-from app.core.routing import api_router
 from app.intake import attachments, service
 from app.intake.schemas import AttachmentRead, InboundEmailResult
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Query, Response, status
 
+from app.core.boundary import api_router
 from app.core.concurrency import IfMatch, set_created, set_etag
 from app.core.db import Session
 from app.core.domains import InvalidDomain, normalize_domain
@@ -11,7 +12,6 @@ from app.core.errors import invalid, problem_responses
 from app.core.ids import INT4_MAX, PathId
 from app.core.pagination import Page, Pagination
 from app.core.principal import OrganizationsRead, OrganizationsWrite
-from app.core.routing import api_router
 from app.core.text import Text
 from app.organizations import service
 from app.organizations.schemas import (

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import Response, status
 
+from app.core.boundary import api_router
 from app.core.concurrency import IfMatch, set_created, set_etag
 from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.ids import PathId, QueryId
 from app.core.pagination import Page, Pagination
 from app.core.principal import RulesRead, RulesWrite
-from app.core.routing import api_router
 from app.routing import service
 from app.routing.schemas import (
     DryRunRequest,

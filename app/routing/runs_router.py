@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from app.core.boundary import api_router
 from app.core.db import Session
 from app.core.ids import PathId
 from app.core.pagination import Pagination
 from app.core.principal import TicketsRead
-from app.core.routing import api_router
 from app.routing import runs_service
 from app.routing.runs_schemas import RoutingRunRead, RoutingRuns
 

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from fastapi import Response, status
 
+from app.core.boundary import api_router
 from app.core.concurrency import IfMatch, set_etag
 from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.ids import PathId
 from app.core.pagination import Page, Pagination
 from app.core.principal import AdminScope
-from app.core.routing import api_router
 from app.models import Team
 from app.staff import service
 from app.staff.schemas import TeamCreate, TeamRead, UserCreate, UserRead, UserUpdate

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
+from app.core.boundary import api_router
 from app.core.concurrency import IfMatch, set_created, set_etag
 from app.core.db import Session
 from app.core.enums import Priority, TicketStatus
@@ -13,7 +14,6 @@ from app.core.errors import invalid, problem_responses
 from app.core.ids import PathId, QueryId
 from app.core.pagination import Page, Pagination
 from app.core.principal import TicketsRead, TicketsWrite
-from app.core.routing import api_router
 from app.core.text import NUL, NUL_MESSAGE, Text
 from app.core.timestamps import in_utc
 from app.events import service as events

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from app.core.boundary import api_router
 from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.ids import PathId
 from app.core.principal import CustomersWrite, OrganizationsWrite
-from app.core.routing import api_router
 from app.customers import service as customers
 from app.customers.schemas import CustomerRead, CustomerTransfer
 from app.organizations import service as organizations

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from fastapi import Response, status
 
+from app.core.boundary import api_router
 from app.core.db import Session
 from app.core.ids import PathId, QueryId
 from app.core.pagination import Page, Pagination
 from app.core.principal import TicketsRead, TicketsWrite
-from app.core.routing import api_router
 from app.tickets import query
 from app.tickets import service as tickets
 from app.tickets.schemas import TicketRead, TicketSort

@@ -7,13 +7,13 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Path, Query, Request, Response, status
 
 from app.core import idempotency
+from app.core.boundary import api_router
 from app.core.concurrency import IfMatch, set_created, set_etag
 from app.core.db import Session
 from app.core.errors import NotFound, problem_responses
 from app.core.ids import PathId
 from app.core.pagination import Page, Pagination
 from app.core.principal import WebhooksRead, WebhooksWrite
-from app.core.routing import api_router
 from app.events.schemas import EventRead
 from app.models import Webhook
 from app.webhooks import samples, service

@@ -16,9 +16,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
 
 from app.core import principal
+from app.core.boundary import api_router
 from app.core.config import Settings
 from app.core.principal import authenticate
-from app.core.routing import api_router
 from app.core.scope import CustomerSubject, desk_scope
 from app.main import create_app
 from tests.conftest import TEST_SECRET, bearer

@@ -6,9 +6,9 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
+from app.core.boundary import AppRoute
 from app.core.db import Session
 from app.core.principal import Authenticated
-from app.core.routing import AppRoute
 from app.models import Desk
 from tests.conftest import bearer
 from tests.core.conftest import error_at, error_locs

@@ -9,10 +9,10 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy import func, select, update
 
+from app.core.boundary import AppRoute
 from app.core.db import Session, utcnow
 from app.core.idempotency import purge_expired
 from app.core.principal import Authenticated
-from app.core.routing import AppRoute
 from app.models import Desk, IdempotencyKey
 from tests.conftest import bearer
 from tests.core.conftest import error_locs, unique_name

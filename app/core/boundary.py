@@ -1,4 +1,4 @@
-"""The transaction boundary of every route.
+"""The request's unit of work: the transaction boundary of every route, and its router.
 
 `AppRoute` wraps each endpoint: the session commits once, after the endpoint returned and the
 idempotent response (if any) was added to the same transaction; jobs deferred during the request
@@ -121,4 +121,3 @@ def api_router(*, authenticated: bool = True, **kwargs: Any) -> APIRouter:
     dependencies = [Depends(authenticate), *kwargs.pop("dependencies", ())]
     return APIRouter(route_class=AppRoute, responses=problem_responses(*AUTHENTICATED_STATUSES),
                      dependencies=dependencies, **kwargs)
-

@@ -10,8 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from app.core.fields import TEXT_TYPES, FieldSpec
 from app.core.ids import Id
-from app.core.text import Text
-from app.forms.sanitize import plain_text
+from app.core.text import Text, plain_text
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"
 MAPPING_PATTERN = r"^(subject|description|priority|requester\.email|requester\.name|tags|" \

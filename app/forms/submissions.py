@@ -20,9 +20,9 @@ from app.core import outbox
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.fields import FieldType, validate_values
 from app.core.outbox import EventType
+from app.core.text import plain_text
 from app.forms import mapping
 from app.forms.jsonschema import submission_schema
-from app.forms.sanitize import plain_text
 from app.forms.schemas import FormField, FormKind, PublicForm
 from app.forms.service import parse_fields, public_path, read_submission
 from app.models import Desk, DeskCounter, Form, FormSubmission

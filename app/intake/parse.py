@@ -4,6 +4,10 @@ The standard `email` package does the MIME work (multipart, transfer encodings, 
 headers); this module picks the body (plain text preferred, HTML converted), decodes it whatever
 charset it claims, trims the quoted reply, lists the attachments and says whether the message
 was written by a machine (loop safety).
+
+Every text the mail brings (body, subject, sender name, file names) leaves as plain text: the
+same `core.text.plain_text` normalisation forms use, so no markup is stored, whether it came as
+HTML, as entities the HTML conversion decoded (`&lt;script&gt;`) or typed into a header.
 """
 
 from __future__ import annotations
@@ -14,16 +18,20 @@ import email.policy
 import hashlib
 import mimetypes
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 
 import html2text
 
+from app.core.text import plain_text
+
 # Headers naming the recipients, when no SMTP envelope does (the webhook).
 RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
 MAX_MESSAGE_ID = 255
 MAX_FILENAME = 255
+MAX_BODY_CHARS = 1024 * 1024  # of the body kept as text (tickets keep 64 KiB of it)
 UNTITLED = "(no subject)"
 
 
@@ -57,7 +65,7 @@ def parse(raw: bytes) -> ParsedEmail:
     assert isinstance(msg, EmailMessage)
     name, address = parseaddr(header(msg, "From"))
     body = _body_part(msg)
-    text = clean_text(_body_text(body)).strip() if body is not None else ""
+    text = mail_text(_body_text(body)[:MAX_BODY_CHARS]).strip() if body is not None else ""
     attachments: list[ParsedAttachment] = []
     _collect_attachments(msg, body, attachments)
     return ParsedEmail(
@@ -66,9 +74,9 @@ def parse(raw: bytes) -> ParsedEmail:
         references=list(dict.fromkeys(message_ids(header(msg, "In-Reply-To"))
                                       + message_ids(header(msg, "References"))[::-1])),
         from_address=clean_text(address).strip().lower(),
-        from_name=clean_text(name).strip(),
+        from_name=" ".join(mail_text(name).split()),
         recipients=recipients(msg),
-        subject=" ".join(clean_text(header(msg, "Subject")).split()),
+        subject=" ".join(mail_text(header(msg, "Subject")).split()),
         text=text,
         reply=trim_reply(text) or text,
         attachments=attachments,
@@ -119,11 +127,17 @@ def _short(message_id: str) -> str:
 def recipients(msg: Message) -> list[str]:
     found: list[str] = []
     for name in RECIPIENT_HEADERS:
-        value = header(msg, name)
-        for _, address in getaddresses([value]) if value else []:
-            address = address.strip().lower()
-            if "@" in address and address not in found:
-                found.append(address)
+        found.extend(a for a in addresses(header(msg, name)) if a not in found)
+    return found
+
+
+def addresses(value: str) -> list[str]:
+    """The email addresses of a header's value, lower-cased, in order, once each."""
+    found: list[str] = []
+    for _, address in getaddresses([value]) if value else []:
+        address = address.strip().lower()
+        if "@" in address and address not in found:
+            found.append(address)
     return found
 
 
@@ -215,6 +229,18 @@ def clean_text(value: str) -> str:
     return value.replace("\x00", "\ufffd").replace("\r\n", "\n").replace("\r", "\n")
 
 
+# `<ana@acme.example>` and `<https://…>` in mail text are addresses, not tags (plain text mail
+# quotes senders so, html2text writes links so): unwrapped, they survive `plain_text`, which
+# would drop them as unknown tags. Unwrapping removes angle brackets only, so it makes no tag.
+AUTOLINK = re.compile(r"<((?:[a-z][a-z0-9+.-]*:|[^\s<>@\"']+@)[^\s<>\"']+)>", re.I)
+
+
+def mail_text(value: str) -> str:
+    """Text from mail as plain text: storable (`clean_text`) and without markup (`plain_text`,
+    as for forms), addresses and links in angle brackets kept."""
+    return plain_text(AUTOLINK.sub(r"\1", clean_text(value)))
+
+
 # --- quoted reply ---------------------------------------------------------------------------
 
 # A line where the quoted previous message starts; everything from it on is dropped.
@@ -303,8 +329,7 @@ def _filename(part: Message, index: int, extension: str | None = None) -> str:
         name = part.get_filename() or ""
     except Exception:
         name = ""
-    name = re.sub(r"[\x00-\x1f\x7f]", "", clean_text(str(name)))
-    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip().lstrip(".")
+    name = safe_filename(str(name))
     if not name:
         extension = extension or mimetypes.guess_extension(part.get_content_type()) or ".bin"
         name = f"attachment-{index + 1}{extension}"
@@ -313,3 +338,11 @@ def _filename(part: Message, index: int, extension: str | None = None) -> str:
         name = (stem[:MAX_FILENAME - len(ext) - 1] + dot + ext) if dot and len(ext) < 16 else (
             name[:MAX_FILENAME])
     return name
+
+
+def safe_filename(name: str) -> str:
+    """A name fit to store and to offer as a download: plain text (no markup), no control or
+    format characters (line breaks, bidi overrides that disguise `exe` as `txt`), no path (only
+    the part after the last `/` or `\\`), no leading dots. '' when nothing is left."""
+    name = "".join(c for c in mail_text(name) if unicodedata.category(c)[0] != "C")
+    return name.replace("\\", "/").rsplit("/", 1)[-1].strip().lstrip(".").strip()

@@ -47,6 +47,10 @@ async def inbound_email(request: Request, session: Session, scope: InboundScope,
     was created (`Location`); 200: the message threaded onto a ticket, repeated a Message-ID
     already taken (same `ticket_id`), or was ignored as machine-written (`ticket_id` null).
     `X-Switchboard-Outcome` says which: `created`, `threaded`, `duplicate` or `ignored`.
+
+    The text is stored as plain text, as for web forms: an HTML body is converted and every
+    markup removed (entity-encoded tags included), and so are the subject's, the sender name's
+    and the file names' (which also lose paths and control characters).
     """
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in EMAIL_MEDIA_TYPES:

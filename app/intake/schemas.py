@@ -18,7 +18,8 @@ class AttachmentRead(BaseModel):
     ticket_id: int
     comment_id: int | None = Field(description="The comment a reply became; null: the message "
                                                "that created the ticket.")
-    filename: str
+    filename: str = Field(description="As the mail named it, made safe: plain text, no path, "
+                                      "no control or format characters, no leading dot.")
     content_type: str
     size: int = Field(description="Bytes.")
     created_at: datetime

@@ -21,6 +21,12 @@ from app.core.timestamps import UtcDatetime
 from app.customers.schemas import Email
 from app.models import PRIORITY_NAME
 
+# Every text of a ticket and its comments is plain text, whatever sent it (the API, a web form,
+# email): clients escape it before putting it in HTML. Email and forms arrive with their markup
+# removed; text sent through the API is stored as sent.
+PLAIN_TEXT = ("Plain text, never HTML: escape it before rendering it in a page (text from email "
+              "and web forms arrives with markup removed; a Markdown link is text too).")
+
 
 class TicketSource(StrEnum):
     api = "api"
@@ -68,8 +74,9 @@ class TicketCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     desk_id: Id
-    subject: Text = Field(min_length=1, max_length=250, examples=["Printer on fire"])
-    description: Text = Field("", max_length=65_536)
+    subject: Text = Field(min_length=1, max_length=250, examples=["Printer on fire"],
+                          description=PLAIN_TEXT)
+    description: Text = Field("", max_length=65_536, description=PLAIN_TEXT)
     requester: RequesterIn | None = Field(
         None, description="Found or created in the desk by email (give this or requester_id).")
     requester_id: Id | None = None
@@ -104,8 +111,8 @@ class TicketUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    subject: Text | None = Field(None, min_length=1, max_length=250)
-    description: Text | None = Field(None, max_length=65_536)
+    subject: Text | None = Field(None, min_length=1, max_length=250, description=PLAIN_TEXT)
+    description: Text | None = Field(None, max_length=65_536, description=PLAIN_TEXT)
     priority: Priority | None = None
     status: TicketStatus | None = None
     type: Text | None = Field(None, max_length=64)
@@ -125,8 +132,8 @@ class TicketRead(BaseModel):
     id: int
     desk_id: int
     number: int = Field(description="Unique within the desk.")
-    subject: str
-    description: str
+    subject: str = Field(description=PLAIN_TEXT)
+    description: str = Field(description=PLAIN_TEXT)
     status: TicketStatus
     priority: Priority
     type: str | None
@@ -161,7 +168,7 @@ class TicketTransfer(BaseModel):
 class CommentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: Text = Field(min_length=1, max_length=65_536)
+    body: Text = Field(min_length=1, max_length=65_536, description=PLAIN_TEXT)
     public: bool = Field(True, description="false: an internal note, never shown to customers.")
 
 
@@ -175,7 +182,7 @@ class CommentRead(BaseModel):
     ticket_id: int
     desk_id: int
     author: Author
-    body: str
+    body: str = Field(description=PLAIN_TEXT)
     public: bool
     created_at: datetime
 

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from app.core.errors import NotFound
 from app.core.fields import FieldSpec, clean_value, matcher
+from app.core.text import plain_text
 from app.forms.mapping import check_definition, relocate, ticket_values
-from app.forms.sanitize import plain_text
 from app.forms.schemas import FormField, FormKind
 from app.forms.surveys import Gone, issue_token, verify_token
 

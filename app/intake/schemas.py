@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class InboundEmailResult(BaseModel):
     ticket_id: int | None = Field(description="The ticket created or replied to; null when the "
-                                              "message was ignored (auto-reply, bounce, bulk).")
+                                              "message was ignored (auto-reply, bounce, bulk or list "
+                                              "mail).")
     created: bool = Field(description="true: this message created the ticket.")
 
 

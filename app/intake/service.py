@@ -2,9 +2,10 @@
 
 `receive()` parses the message, picks the desk owning a recipient, and then, in order:
 - a Message-ID the desk has seen → `duplicate` (nothing changes; the first outcome stands);
-- machine-written mail (auto-replies, bounces, bulk: `parse.auto_reason`) or mail from the
-  desk's own address → `ignored`: recorded, but no ticket and no comment, so no auto-reply can
-  answer it and no loop can start (tickets therefore need no "auto-generated" marker);
+- machine-written mail (auto-replies, bounces, bulk, mailing lists: `parse.auto_reason`), mail
+  from the desk's own address or with an `X-Loop` naming it → `ignored`: recorded, but no
+  ticket and no comment, so no auto-reply can answer it and no loop can start (tickets
+  therefore need no "auto-generated" marker);
 - a reply (`In-Reply-To`/`References` naming a message of the desk, or a `[#number]` subject
   token from the requester or a colleague in an organization sharing tickets) → `threaded`: a
   public comment by the sender on that ticket, which reopens a `pending` or `solved` ticket;
@@ -69,7 +70,7 @@ async def receive(session: AsyncSession, raw: bytes, *, recipients: Sequence[str
     row = await _claim(session, desk.id, mail)
     if row is None:
         return await _duplicate(session, desk.id, mail.message_id)
-    reason = mail.auto_reason or _own_address(desk, mail.from_address)
+    reason = mail.auto_reason or _own_address(desk, mail)
     if reason is not None:
         row.outcome, row.reason = "ignored", reason
         await session.flush()
@@ -127,10 +128,15 @@ async def desk_for(session: AsyncSession, addresses: Sequence[str],
     return min(found, key=rank, default=None)
 
 
-def _own_address(desk: Desk, sender: str) -> str | None:
-    """Mail from one of the desk's own addresses is its own mail coming back: a loop."""
-    if sender and sender in (desk.settings.get("inbound_addresses") or []):
+def _own_address(desk: Desk, mail: ParsedEmail) -> str | None:
+    """Mail from one of the desk's own addresses, or marked `X-Loop` by one of them (as
+    autoresponders and list servers mark what they send), is its own mail coming back: a loop."""
+    own = desk.settings.get("inbound_addresses") or []
+    if mail.from_address and mail.from_address in own:
         return "sent from the desk's own address"
+    looped = next((a for a in mail.loop_addresses if a in own), None)
+    if looped is not None:
+        return f"X-Loop: {looped}"
     return None
 
 

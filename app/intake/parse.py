@@ -1,9 +1,11 @@
-"""Raw RFC 822 bytes → `ParsedEmail`: pure, no database, never raises on bad mail.
+"""Raw RFC 822 bytes (or a file of them) → `ParsedEmail`: pure, no database, never raises on
+bad mail.
 
-The standard `email` package does the MIME work (multipart, transfer encodings, RFC 2047/2231
-headers); this module picks the body (plain text preferred, HTML converted), decodes it whatever
-charset it claims, trims the quoted reply, lists the attachments and says whether the message
-was written by a machine (loop safety).
+`mime.read` walks the message as a stream (the parts' contents decoded into temporary files,
+so a large message costs its parts' files, not several copies of it in memory) and the standard
+`email` package reads every part's headers (RFC 2047/2231). This module picks the body (plain
+text preferred, HTML converted), decodes it whatever charset it claims, trims the quoted reply,
+lists the attachments and says whether the message was written by a machine (loop safety).
 
 Every text the mail brings (body, subject, sender name, file names) leaves as plain text: the
 same `core.text.plain_text` normalisation forms use, so no markup is stored, whether it came as
@@ -13,25 +15,29 @@ HTML, as entities the HTML conversion decoded (`&lt;script&gt;`) or typed into a
 from __future__ import annotations
 
 import codecs
-import email
-import email.policy
 import hashlib
+import io
 import mimetypes
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.utils import getaddresses, parseaddr
+from types import TracebackType
+from typing import IO
 
 import html2text
 
 from app.core.text import plain_text
+from app.intake import mime
 
 # Headers naming the recipients, when no SMTP envelope does (the webhook).
 RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
 MAX_MESSAGE_ID = 255
 MAX_FILENAME = 255
 MAX_BODY_CHARS = 1024 * 1024  # of the body kept as text (tickets keep 64 KiB of it)
+MAX_BODY_BYTES = 4 * MAX_BODY_CHARS  # read of the body's part (UTF-8: up to 4 bytes a character)
 UNTITLED = "(no subject)"
 
 
@@ -39,11 +45,18 @@ UNTITLED = "(no subject)"
 class ParsedAttachment:
     filename: str
     content_type: str
-    content: bytes
+    file: IO[bytes]  # the decoded content (a temporary file, closed with the ParsedEmail)
+    size: int
 
     @property
-    def size(self) -> int:
-        return len(self.content)
+    def content(self) -> bytes:
+        """The whole content in memory (small files, tests); `chunks()` to stream it."""
+        return b"".join(self.chunks())
+
+    def chunks(self, size: int = 1024 * 1024) -> Iterator[bytes]:
+        self.file.seek(0)
+        while chunk := self.file.read(size):
+            yield chunk
 
 
 @dataclass(frozen=True)
@@ -59,19 +72,32 @@ class ParsedEmail:
     attachments: list[ParsedAttachment] = field(default_factory=list)
     auto_reason: str | None = None  # why this looks machine-written; None: a person wrote it
     loop_addresses: list[str] = field(default_factory=list)  # X-Loop's, lower-cased
+    parts: mime.Message | None = field(default=None, repr=False, compare=False)
+
+    def close(self) -> None:
+        """Remove the parts' temporary files (the attachments' contents with them)."""
+        if self.parts is not None:
+            self.parts.close()
+
+    def __enter__(self) -> ParsedEmail:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
 
 
-def parse(raw: bytes) -> ParsedEmail:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
+def parse(raw: bytes | IO[bytes]) -> ParsedEmail:
+    """Parse a message given as bytes or as a binary file (read from its current position)."""
+    parts = mime.read(io.BytesIO(raw) if isinstance(raw, bytes) else raw)
+    msg = parts.root.headers
     name, address = parseaddr(header(msg, "From"))
-    body = _body_part(msg)
+    body = _body_part(parts.root)
     text = mail_text(_body_text(body)[:MAX_BODY_CHARS]).strip() if body is not None else ""
     attachments: list[ParsedAttachment] = []
-    _collect_attachments(msg, body, attachments)
+    _collect_attachments(parts.root, body, attachments)
     return ParsedEmail(
-        message_id=normalize_message_id(header(msg, "Message-ID"))
-        or "sha256:" + hashlib.sha256(raw).hexdigest(),
+        message_id=normalize_message_id(header(msg, "Message-ID")) or "sha256:" + parts.sha256,
         references=list(dict.fromkeys(message_ids(header(msg, "In-Reply-To"))
                                       + message_ids(header(msg, "References"))[::-1])),
         from_address=clean_text(address).strip().lower(),
@@ -83,6 +109,7 @@ def parse(raw: bytes) -> ParsedEmail:
         attachments=attachments,
         auto_reason=auto_reason(msg, address),
         loop_addresses=addresses(header(msg, "X-Loop")),
+        parts=parts,
     )
 
 
@@ -194,30 +221,58 @@ def auto_reason(msg: Message, from_address: str) -> str | None:
 
 # --- body -----------------------------------------------------------------------------------
 
-def _body_part(msg: EmailMessage) -> EmailMessage | None:
+def _body_part(root: mime.Part) -> mime.Part | None:
+    """The body as the email package's `get_body(("plain", "html"))` picks it: the first plain
+    text part that is no attachment (through multipart/related only its start part), else the
+    first HTML one."""
+    best: mime.Part | None = None
+    best_rank = 2
     try:
-        return msg.get_body(preferencelist=("plain", "html"))  # type: ignore[return-value]
-    except Exception:  # a structure the walker cannot follow
-        return None
+        for rank, part in _body_candidates(root):
+            if rank < best_rank:
+                best, best_rank = part, rank
+                if rank == 0:
+                    break
+    except Exception:  # headers the package cannot read: no body rather than a 500
+        return best
+    return best
 
 
-def _body_text(part: Message) -> str:
-    text = decode(part)
-    if part.get_content_subtype() == "html":
+BODY_SUBTYPES = ("plain", "html")
+
+
+def _body_candidates(part: mime.Part) -> Iterator[tuple[int, mime.Part]]:
+    if part.headers.is_attachment():
+        return
+    maintype, subtype = part.headers.get_content_type().split("/", 1)
+    if maintype == "text":
+        if subtype in BODY_SUBTYPES:
+            yield BODY_SUBTYPES.index(subtype), part
+        return
+    if maintype != "multipart" or not part.is_multipart:
+        return
+    if subtype != "related":
+        for child in part.children:
+            yield from _body_candidates(child)
+        return
+    start = part.headers.get_param("start")
+    candidate = next((c for c in part.children if start and c.headers["content-id"] == start),
+                     part.children[0] if part.children else None)
+    if candidate is not None:
+        yield from _body_candidates(candidate)
+
+
+def _body_text(part: mime.Part) -> str:
+    text = decode(part.read(MAX_BODY_BYTES), part.headers)
+    if part.headers.get_content_subtype() == "html":
         return html_to_text(text)
     return text
 
 
-def decode(part: Message) -> str:
+def decode(payload: bytes, headers: Message) -> str:
     """A text part's content as str, whatever charset it claims: the declared one when the
     bytes fit it, else UTF-8, else the declared (or replacement) characters."""
-    try:
-        payload = part.get_payload(decode=True)
-    except Exception:
-        payload = None
-    if not isinstance(payload, bytes):
-        payload = str(part.get_payload() or "").encode("utf-8", "replace")
-    charset = _charset(part)
+    charset = _charset(headers)
     for candidate, errors in ((charset, "strict"), ("utf-8", "strict"), (charset, "replace")):
         try:
             return payload.decode(candidate, errors)
@@ -307,29 +362,23 @@ def _starts_quote(lines: list[str], i: int) -> bool:
 
 # --- attachments ----------------------------------------------------------------------------
 
-def _collect_attachments(part: Message, body: Message | None,
+def _collect_attachments(part: mime.Part, body: mime.Part | None,
                          out: list[ParsedAttachment]) -> None:
     if part is body:
         return
-    ctype = part.get_content_type()
-    if ctype == "message/rfc822":  # a forwarded message: kept whole, as an .eml file
-        inner = part.get_payload()
-        content = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
-        out.append(ParsedAttachment(_filename(part, len(out), ".eml"), ctype, content))
+    ctype = part.headers.get_content_type()
+    if part.content is not None and ctype == "message/rfc822":  # forwarded: kept whole (.eml)
+        out.append(ParsedAttachment(_filename(part.headers, len(out), ".eml"), ctype,
+                                    part.content, part.size))
         return
-    if part.is_multipart():
-        for sub in part.get_payload():  # type: ignore[union-attr]
+    if part.content is None:
+        for sub in part.children:
             _collect_attachments(sub, body, out)
         return
-    if not _is_attachment(part):
+    if not _is_attachment(part.headers):
         return
-    try:
-        content = part.get_payload(decode=True)
-    except Exception:
-        content = None
-    if not isinstance(content, bytes):
-        content = b""
-    out.append(ParsedAttachment(_filename(part, len(out)), _media_type(ctype), content))
+    out.append(ParsedAttachment(_filename(part.headers, len(out)), _media_type(ctype),
+                                part.content, part.size))
 
 
 def _media_type(value: str) -> str:

@@ -3,6 +3,8 @@ that email brings, listed per ticket and downloaded one by one."""
 
 from __future__ import annotations
 
+from tempfile import SpooledTemporaryFile
+from typing import IO
 from urllib.parse import quote
 
 from fastapi import Request, Response, status
@@ -26,8 +28,21 @@ EMAIL_BODY = {"requestBody": {"required": True, "content": {
 }}}
 
 
+SPOOL_BYTES = 1024 * 1024  # of a message held in memory; a larger one is spooled to disk
+
+
 class UnsupportedMediaType(AppError):
     status, slug = 415, "unsupported-media-type"
+
+
+async def spool(request: Request, file: IO[bytes]) -> bool:
+    """Copy the body into `file` as it streams in (the size limit is the middleware's, by
+    MAX_EMAIL_BYTES); whether it holds anything but blanks."""
+    content = False
+    async for chunk in request.stream():
+        file.write(chunk)
+        content = content or bool(chunk.strip())
+    return content
 
 
 @router.post(
@@ -60,16 +75,20 @@ async def inbound_email(request: Request, session: Session, scope: InboundScope,
     The text is stored as plain text, as for web forms: an HTML body is converted and every
     markup removed (entity-encoded tags included), and so are the subject's, the sender name's
     and the file names' (which also lose paths and control characters).
+
+    A message up to `MAX_EMAIL_BYTES` is taken (413 past it); a large one costs disk, not
+    memory: it is spooled to a temporary file as it arrives and read from there a line at a
+    time, and its attachments are copied to the database a chunk at a time.
     """
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in EMAIL_MEDIA_TYPES:
         raise UnsupportedMediaType("Send the raw message as message/rfc822 (or text/plain).")
-    raw = await request.body()
-    if not raw.strip():
-        raise invalid(["body"], "the message is empty")
-    result = await service.receive(
-        session, raw, recipients=None, scope=scope,
-        max_attachment_bytes=request.app.state.settings.max_attachment_bytes)
+    with SpooledTemporaryFile(max_size=SPOOL_BYTES) as raw:
+        if not await spool(request, raw):
+            raise invalid(["body"], "the message is empty")
+        result = await service.receive(
+            session, raw, recipients=None, scope=scope,
+            max_attachment_bytes=request.app.state.settings.max_attachment_bytes)
     if result.created:
         response.headers["Location"] = f"/v1/tickets/{result.ticket_id}"
     else:

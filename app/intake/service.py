@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import IO, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import Select, select
@@ -58,12 +58,20 @@ class IntakeResult:
     reason: str | None = None
 
 
-async def receive(session: AsyncSession, raw: bytes, *, recipients: Sequence[str] | None,
-                  scope: DeskScope | None,
+async def receive(session: AsyncSession, raw: bytes | IO[bytes], *,
+                  recipients: Sequence[str] | None, scope: DeskScope | None,
                   max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES) -> IntakeResult:
-    """Take one raw RFC 822 message. `recipients`: the SMTP envelope's (None: read the
-    headers); `scope`: the desks the caller may deliver to (None: every desk)."""
-    mail = parse(raw)
+    """Take one raw RFC 822 message, as bytes or as a binary file (read from its start: a
+    large message is best given spooled to disk). `recipients`: the SMTP envelope's (None:
+    read the headers); `scope`: the desks the caller may deliver to (None: every desk)."""
+    if not isinstance(raw, bytes):
+        raw.seek(0)
+    with parse(raw) as mail:
+        return await _take(session, mail, recipients, scope, max_attachment_bytes)
+
+
+async def _take(session: AsyncSession, mail: ParsedEmail, recipients: Sequence[str] | None,
+                scope: DeskScope | None, max_attachment_bytes: int) -> IntakeResult:
     desk = await find_desk(session, mail.recipients if recipients is None else recipients, scope)
     if desk.archived_at is not None:
         raise Conflict(f"Desk {desk.id} is archived; it takes no email.", desk_id=desk.id)

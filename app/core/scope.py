@@ -119,6 +119,18 @@ class DeskScope:
         if self.managed_desk_ids is not None and desk_id not in self.managed_desk_ids:
             raise Forbidden(f"Changing desk {desk_id} needs the manager role on it.")
 
+    def check_manages_members(self, desk_id: int) -> None:
+        """403 unless the caller may grant or withdraw roles on a desk it sees: an admin, or
+        a staff user managing it. Tokens (sandbox and desk-limited ones included) never do:
+        membership opens desks to people, which no token may decide."""
+        self.check_desk(desk_id)
+        if Scope.admin in self.scopes:
+            return
+        if self.principal.kind is not SubjectKind.user:
+            raise Forbidden(f"Changing the members of desk {desk_id} needs an admin or a "
+                            "manager of the desk signed in as staff, not an API token.")
+        self.check_manages(desk_id)
+
     def check_desk(self, desk_id: int, what: str = "Desk") -> None:
         """Raise 404 for a desk the caller may not see, the same as for a missing one."""
         if not self.sees(desk_id):

@@ -83,10 +83,12 @@ async def reset_desk(desk_id: PathId, session: Session, scope: DesksWrite) -> De
     return DeskReset(desk_id=desk_id, deleted=await service.reset(session, scope, desk_id))
 
 
-@router.get("/{desk_id}/members", response_model=list[MemberRead])
-async def list_members(desk_id: PathId, session: Session, scope: DesksRead) -> list[MemberRead]:
-    return [MemberRead.model_validate(m) for m in await service.list_members(session, scope,
-                                                                             desk_id)]
+@router.get("/{desk_id}/members", response_model=Page[MemberRead])
+async def list_members(desk_id: PathId, session: Session, scope: DesksRead,
+                       page: Pagination) -> Page[MemberRead]:
+    """The desk's users and teams with their roles, oldest membership first."""
+    members, cursor = await service.list_members(session, scope, desk_id, page)
+    return Page(items=[MemberRead.model_validate(m) for m in members], next_cursor=cursor)
 
 
 PUT_MEMBER_RESPONSES: dict[int | str, dict] = {
@@ -104,13 +106,17 @@ def _membership(response: Response, result: tuple[Any, bool]) -> MemberRead:
             responses=PUT_MEMBER_RESPONSES)
 async def put_member(desk_id: PathId, user_id: PathId, payload: MemberPut, session: Session,
                      scope: DesksWrite, response: Response) -> MemberRead:
-    """Grant a user a role on the desk (201), or change it (200)."""
+    """Grant a user a role on the desk (201), or change it (200).
+
+    Members are an admin's or a desk manager's (a staff user) to change: an API token that is
+    not an admin token, sandbox and desk-limited ones included, gets 403."""
     return _membership(response, await service.put_member(session, scope, desk_id, payload.role,
                                                           user_id=user_id))
 
 
 @router.delete("/{desk_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_member(desk_id: PathId, user_id: PathId, session: Session, scope: DesksWrite) -> None:
+    """Withdraw a user's role: an admin or a manager of the desk (staff) only, as to grant it."""
     await service.remove_member(session, scope, desk_id, user_id=user_id)
 
 
@@ -118,7 +124,8 @@ async def remove_member(desk_id: PathId, user_id: PathId, session: Session, scop
             responses=PUT_MEMBER_RESPONSES)
 async def put_team(desk_id: PathId, team_id: PathId, payload: MemberPut, session: Session,
                    scope: DesksWrite, response: Response) -> MemberRead:
-    """Grant every member of a team a role on the desk (201), or change it (200)."""
+    """Grant every member of a team a role on the desk (201), or change it (200); like user
+    members, only an admin or a manager of the desk (staff) may."""
     return _membership(response, await service.put_member(session, scope, desk_id, payload.role,
                                                           team_id=team_id))
 

@@ -184,10 +184,11 @@ async def delete(session: AsyncSession, scope: DeskScope, desk_id: int) -> None:
     await session.flush()
 
 
-async def list_members(session: AsyncSession, scope: DeskScope, desk_id: int) -> list[DeskMember]:
+async def list_members(session: AsyncSession, scope: DeskScope, desk_id: int,
+                       params: PageParams) -> tuple[list[DeskMember], str | None]:
     await get(session, scope, desk_id)
-    stmt = select(DeskMember).where(DeskMember.desk_id == desk_id).order_by(DeskMember.id)
-    return list((await session.scalars(stmt)).all())
+    stmt = select(DeskMember).where(DeskMember.desk_id == desk_id)
+    return await paginate(session, stmt, params, [SortKey(DeskMember.id)])
 
 
 async def put_member(session: AsyncSession, scope: DeskScope, desk_id: int, role: MemberRole,
@@ -195,6 +196,7 @@ async def put_member(session: AsyncSession, scope: DeskScope, desk_id: int, role
                      ) -> tuple[DeskMember, bool]:
     """Grant or change a role; returns the membership and whether it is new."""
     await get_active(session, scope, desk_id, manage=True)
+    scope.check_manages_members(desk_id)
     if user_id is not None and await session.get(User, user_id) is None:
         raise NotFound(f"User {user_id} does not exist.")
     if team_id is not None and await session.get(Team, team_id) is None:
@@ -219,6 +221,7 @@ async def put_member(session: AsyncSession, scope: DeskScope, desk_id: int, role
 async def remove_member(session: AsyncSession, scope: DeskScope, desk_id: int, *,
                         user_id: int | None = None, team_id: int | None = None) -> None:
     await get(session, scope, desk_id, manage=True)
+    scope.check_manages_members(desk_id)
     column = DeskMember.user_id if user_id is not None else DeskMember.team_id
     member = await session.scalar(
         select(DeskMember).where(DeskMember.desk_id == desk_id,

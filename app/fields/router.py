@@ -12,6 +12,7 @@ from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.fields import KEY_PATTERN, FieldSpec
 from app.core.ids import PathId
+from app.core.pagination import Page, Pagination
 from app.core.principal import DesksRead, DesksWrite
 from app.fields import service
 from app.models import FieldDefinition, FieldEntity
@@ -39,8 +40,10 @@ def _register(entity: FieldEntity) -> None:
         response.headers["Location"] = f"/v1{path.format(desk_id=desk_id)}/{row.key}"
         return _read(row)
 
-    async def list_fields(desk_id: PathId, session: Session, scope: DesksRead) -> list[FieldRead]:
-        return [_read(r) for r in await service.list_(session, scope, desk_id, entity)]
+    async def list_fields(desk_id: PathId, session: Session, scope: DesksRead,
+                          page: Pagination) -> Page[FieldRead]:
+        rows, cursor = await service.list_(session, scope, desk_id, entity, page)
+        return Page(items=[_read(r) for r in rows], next_cursor=cursor)
 
     async def delete_field(desk_id: PathId, key: Annotated[str, Path(pattern=KEY_PATTERN)],
                            session: Session, scope: DesksWrite) -> None:
@@ -49,7 +52,7 @@ def _register(entity: FieldEntity) -> None:
     router.add_api_route(path, create_field, methods=["POST"], status_code=status.HTTP_201_CREATED,
                          response_model=FieldRead, responses=problem_responses(409),
                          name=f"create_{noun}_field", summary=f"Define a {noun} custom field")
-    router.add_api_route(path, list_fields, methods=["GET"], response_model=list[FieldRead],
+    router.add_api_route(path, list_fields, methods=["GET"], response_model=Page[FieldRead],
                          name=f"list_{noun}_fields", summary=f"List the desk's {noun} fields")
     router.add_api_route(f"{path}/{{key}}", delete_field, methods=["DELETE"],
                          status_code=status.HTTP_204_NO_CONTENT, name=f"delete_{noun}_field",

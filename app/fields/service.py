@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.fields import FieldSpec, validate_values
+from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
 from app.desks import service as desks
 from app.models import Desk, FieldDefinition
@@ -68,13 +69,13 @@ async def create(session: AsyncSession, scope: DeskScope, desk_id: int, entity: 
     return row
 
 
-async def list_(session: AsyncSession, scope: DeskScope, desk_id: int,
-                entity: str) -> list[FieldDefinition]:
+async def list_(session: AsyncSession, scope: DeskScope, desk_id: int, entity: str,
+                params: PageParams) -> tuple[list[FieldDefinition], str | None]:
     await desks.get(session, scope, desk_id)
-    rows = await session.scalars(select(FieldDefinition).where(
+    stmt = select(FieldDefinition).where(
         FieldDefinition.desk_id == desk_id, FieldDefinition.entity == entity,
-        FieldDefinition.active.is_(True)).order_by(FieldDefinition.id))
-    return list(rows.all())
+        FieldDefinition.active.is_(True))
+    return await paginate(session, stmt, params, [SortKey(FieldDefinition.id)])
 
 
 async def delete(session: AsyncSession, scope: DeskScope, desk_id: int, entity: str,

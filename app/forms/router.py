@@ -79,11 +79,13 @@ async def form_schema(form_id: PathId, session: Session, scope: FormsRead) -> di
     return submissions.schema(await service.get(session, scope, form_id))
 
 
-@router.get("/{form_id}/versions", response_model=list[FormVersionRead])
-async def list_versions(form_id: PathId, session: Session,
-                        scope: FormsRead) -> list[FormVersionRead]:
-    """Every version the form was published with, oldest first (and an unpublished draft)."""
-    return await service.versions(session, scope, form_id)
+@router.get("/{form_id}/versions", response_model=Page[FormVersionRead])
+async def list_versions(form_id: PathId, session: Session, scope: FormsRead,
+                        page: Pagination) -> Page[FormVersionRead]:
+    """Every version the form was published with, oldest first; the last page ends with the
+    current draft when that was never published (`created_at` null)."""
+    versions, cursor = await service.versions(session, scope, form_id, page)
+    return Page(items=versions, next_cursor=cursor)
 
 
 @router.get("/{form_id}/versions/{version}", response_model=FormVersionRead)

@@ -153,24 +153,40 @@ async def list_(session: AsyncSession, scope: DeskScope, params: PageParams, *,
     return await paginate(session, stmt, params, [SortKey(Form.id)])
 
 
-async def versions(session: AsyncSession, scope: DeskScope, form_id: int) -> list[FormVersionRead]:
-    """Every published version, oldest first, then the current draft if it never was."""
+def _version_read(form: Form, row: FormVersion) -> FormVersionRead:
+    return FormVersionRead(form_id=form.id, version=row.version, fields=parse_fields(row.fields),
+                           created_at=row.created_at)
+
+
+def _draft_read(form: Form) -> FormVersionRead:
+    return FormVersionRead(form_id=form.id, version=form.version,
+                           fields=parse_fields(form.fields), created_at=None)
+
+
+async def versions(session: AsyncSession, scope: DeskScope, form_id: int, params: PageParams
+                   ) -> tuple[list[FormVersionRead], str | None]:
+    """Every published version, oldest first, then (on the last page) the current draft if it
+    never was published."""
     form = await get(session, scope, form_id)
-    rows = (await session.scalars(select(FormVersion).where(FormVersion.form_id == form.id)
-                                  .order_by(FormVersion.version))).all()
-    found = [FormVersionRead(form_id=form.id, version=r.version, fields=parse_fields(r.fields),
-                             created_at=r.created_at) for r in rows]
-    if not any(v.version == form.version for v in found):
-        found.append(FormVersionRead(form_id=form.id, version=form.version,
-                                     fields=parse_fields(form.fields), created_at=None))
-    return found
+    rows, cursor = await paginate(
+        session, select(FormVersion).where(FormVersion.form_id == form.id), params,
+        [SortKey(FormVersion.version)])
+    found = [_version_read(form, r) for r in rows]
+    # The last page holds the newest published version, which is the draft's once published.
+    if cursor is None and not any(v.version == form.version for v in found):
+        found.append(_draft_read(form))
+    return found, cursor
 
 
 async def version(session: AsyncSession, scope: DeskScope, form_id: int,
                   number: int) -> FormVersionRead:
-    for found in await versions(session, scope, form_id):
-        if found.version == number:
-            return found
+    form = await get(session, scope, form_id)
+    row = await session.scalar(select(FormVersion).where(FormVersion.form_id == form.id,
+                                                         FormVersion.version == number))
+    if row is not None:
+        return _version_read(form, row)
+    if number == form.version:
+        return _draft_read(form)
     raise NotFound(f"Form {form_id} has no version {number}.")
 
 

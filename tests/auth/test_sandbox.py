@@ -168,6 +168,24 @@ async def test_sandbox_token_cannot_grant_itself_membership_of_a_standard_desk(
     assert body["detail"] == f"Desk {desks['standard'].id} does not exist."
 
 
+@pytest.mark.parametrize("sandbox", [True, False])
+async def test_a_desk_token_cannot_add_or_remove_members_of_its_own_desk(
+        client, session, desks, factory, admin_headers, problem, sandbox):
+    desk = desks["sandbox"]
+    headers = bearer(await factory.token(["desks:write"], desk_ids=[desk.id], sandbox=sandbox))
+    admin = await factory.user(role="admin")
+    url = f"/v1/desks/{desk.id}/members/{admin.id}"
+    body = problem(await client.put(url, json={"role": "manager"}, headers=headers), 403)
+    assert "not an API token" in body["detail"]
+    assert (await client.put(url, json={"role": "agent"}, headers=admin_headers)).status_code == 201
+    problem(await client.delete(url, headers=headers), 403)
+    team = await client.post("/v1/teams", json={"name": "Partners"}, headers=admin_headers)
+    problem(await client.put(f"/v1/desks/{desk.id}/teams/{team.json()['id']}",
+                             json={"role": "manager"}, headers=headers), 403)
+    members = (await client.get(f"/v1/desks/{desk.id}/members", headers=headers)).json()
+    assert [(m["user_id"], m["role"]) for m in members["items"]] == [(admin.id, "agent")]
+
+
 async def test_sandbox_token_row_naming_a_standard_desk_still_cannot_see_it(
         client, session, desks, problem):
     # Whatever the stored row says, a sandbox token's scope holds sandbox desks only.

@@ -86,7 +86,7 @@ async def test_create_by_an_all_desk_credential_adds_no_member(session):
     desk = await service.create(session, ADMIN, DeskCreate(name="Admin's", kind="sandbox"))
     assert desk.kind == "sandbox" and desk.version == 1
     assert desk.settings == DEFAULTS
-    assert await service.list_members(session, ADMIN, desk.id) == []
+    assert await service.list_members(session, ADMIN, desk.id, PAGE) == ([], None)
 
 
 async def test_create_by_a_token_limited_to_desks_is_forbidden(session, factory):

@@ -36,7 +36,7 @@ async def test_every_constraint_of_a_field_spec_is_kept(client, factory, admin_h
     await define_field(client, admin_headers, desk.id, "organization", key="code", type="text",
                        min_length=2, max_length=8, pattern="[A-Z]+", help="Internal code")
     listed = ok(await client.get(f"/v1/desks/{desk.id}/organization-fields",
-                                 headers=admin_headers))
+                                 headers=admin_headers))["items"]
     by_key = {f["key"]: f for f in listed}
     assert (by_key["seats"]["min"], by_key["seats"]["max"]) == (1, 500)
     assert (by_key["code"]["min_length"], by_key["code"]["max_length"],
@@ -54,7 +54,7 @@ async def test_fields_are_listed_per_desk_and_per_kind_of_record(client, factory
                        type="text")
 
     def keys(response):
-        return [f["key"] for f in ok(response)]
+        return [f["key"] for f in ok(response)["items"]]
 
     assert keys(await client.get(f"/v1/desks/{desk.id}/organization-fields",
                                  headers=admin_headers)) == ["tier", "seats"]
@@ -92,7 +92,7 @@ async def test_an_invalid_field_spec_is_422_at_its_location(client, factory, adm
                                      headers=admin_headers, json=spec), 422)
     assert loc in error_locs(body)
     assert ok(await client.get(f"/v1/desks/{desk.id}/customer-fields",
-                               headers=admin_headers)) == []
+                               headers=admin_headers))["items"] == []
 
 
 async def test_deleting_a_field_is_204_then_it_is_gone_and_may_be_defined_again(
@@ -103,7 +103,7 @@ async def test_deleting_a_field_is_204_then_it_is_gone_and_may_be_defined_again(
                                    headers=admin_headers)
     assert response.status_code == 204, response.text
     assert ok(await client.get(f"/v1/desks/{desk.id}/customer-fields",
-                               headers=admin_headers)) == []
+                               headers=admin_headers))["items"] == []
     problem(await client.delete(f"/v1/desks/{desk.id}/customer-fields/plan",
                                 headers=admin_headers), 404)
     await define_field(client, admin_headers, desk.id, "customer", key="plan", type="integer")
@@ -118,7 +118,7 @@ async def test_deleting_the_customer_field_leaves_the_organization_field_of_that
                                    headers=admin_headers)
     assert response.status_code == 204
     assert [f["key"] for f in ok(await client.get(f"/v1/desks/{desk.id}/organization-fields",
-                                                  headers=admin_headers))] == ["plan"]
+                                                  headers=admin_headers))["items"]] == ["plan"]
 
 
 async def test_fields_of_a_desk_outside_the_scope_are_404(client, factory, problem):
@@ -140,7 +140,8 @@ async def test_defining_fields_needs_desks_write(client, factory, problem):
     body = problem(await client.post(f"/v1/desks/{desk.id}/customer-fields", headers=reader,
                                      json={"key": "tier", "label": "Tier", "type": "text"}), 403)
     assert body["required_scope"] == "desks:write"
-    assert ok(await client.get(f"/v1/desks/{desk.id}/customer-fields", headers=reader)) == []
+    listed = ok(await client.get(f"/v1/desks/{desk.id}/customer-fields", headers=reader))
+    assert listed["items"] == []
     problem(await client.delete(f"/v1/desks/{desk.id}/customer-fields/tier", headers=reader),
             403)
 
@@ -186,3 +187,16 @@ async def test_deleting_a_field_by_a_key_that_cannot_exist_is_422(client, factor
     body = problem(await client.delete(f"/v1/desks/{desk.id}/customer-fields/Bad%00Key",
                                        headers=admin_headers), 422)
     assert error_locs(body) == [["path", "key"]]
+
+
+async def test_fields_are_listed_in_pages_like_every_list(client, factory, admin_headers):
+    desk = await factory.desk()
+    for key in ("a", "b", "c"):
+        await define_field(client, admin_headers, desk.id, "customer", key=key, type="text")
+    url = f"/v1/desks/{desk.id}/customer-fields"
+    first = ok(await client.get(url, params={"limit": 2}, headers=admin_headers))
+    assert [f["key"] for f in first["items"]] == ["a", "b"] and first["next_cursor"]
+    rest = ok(await client.get(url, params={"limit": 2, "cursor": first["next_cursor"]},
+                               headers=admin_headers))
+    assert rest == {"items": [rest["items"][0]], "next_cursor": None}
+    assert rest["items"][0]["key"] == "c"

@@ -218,12 +218,21 @@ async def test_editing_a_published_forms_fields_makes_a_new_version(client, admi
     same = ok(await client.patch(f"/v1/forms/{form['id']}", headers=admin_headers,
                                  json={"fields": fields}))
     assert same["version"] == 2
-    versions = ok(await client.get(f"/v1/forms/{form['id']}/versions", headers=admin_headers))
+    listing = ok(await client.get(f"/v1/forms/{form['id']}/versions", headers=admin_headers))
+    assert listing["next_cursor"] is None
+    versions = listing["items"]
     assert [v["version"] for v in versions] == [1, 2]
     assert [f["key"] for f in versions[0]["fields"]] == ["email", "name", "subject", "message"]
     assert versions[1]["fields"][-1]["key"] == "phone"
     first = ok(await client.get(f"/v1/forms/{form['id']}/versions/1", headers=admin_headers))
     assert first == versions[0]
+    page = ok(await client.get(f"/v1/forms/{form['id']}/versions", params={"limit": 1},
+                               headers=admin_headers))
+    assert page["items"] == versions[:1] and page["next_cursor"]
+    rest = ok(await client.get(f"/v1/forms/{form['id']}/versions",
+                               params={"limit": 1, "cursor": page["next_cursor"]},
+                               headers=admin_headers))
+    assert rest == {"items": versions[1:], "next_cursor": None}
 
 
 async def test_draft_edits_keep_the_version_until_it_was_published(client, admin_headers, desk,

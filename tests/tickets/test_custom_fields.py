@@ -56,7 +56,7 @@ async def test_a_ticket_field_is_defined_and_listed(client, factory, admin_heade
     assert {k: created[k] for k in ("key", "label", "type", "required", "desk_id")} == {
         "key": "plan", "label": "Plan", "type": "select", "required": True, "desk_id": desk.id}
     listed = ok(await client.get(f"/v1/desks/{desk.id}/ticket-fields", headers=admin_headers))
-    assert [f["key"] for f in listed] == ["plan"]
+    assert [f["key"] for f in listed["items"]] == ["plan"]
 
 
 async def test_a_key_defined_twice_is_409(client, factory, admin_headers, problem):

@@ -150,10 +150,14 @@ async def _touch(session: AsyncSession, token_id: int, now: datetime) -> None:
 
 
 async def _scope_of_jwt(session: AsyncSession, settings: Settings, raw: str) -> DeskScope:
-    user_id = decode_access_token(raw, settings.secret_key)
-    user = await session.get(User, user_id) if user_id is not None else None
-    if user is None or not user.is_active:
+    claims = decode_access_token(raw, settings.secret_key)
+    user = await session.get(User, claims.user_id) if claims is not None else None
+    if claims is None or user is None or not user.is_active:
         raise Unauthorized("The access token is not valid or has expired.")
+    if (user.password_changed_at is not None
+            and claims.issued_at < user.password_changed_at.timestamp()):
+        raise Unauthorized("The access token was issued before the password last changed; "
+                           "sign in again.")
     return await compute_scope(session, user=user)
 
 

@@ -34,23 +34,39 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def create_access_token(user_id: int, secret: str, expires_in: int, *, now: float | None = None) -> str:
-    issued = int(now if now is not None else time.time())
-    claims = {"sub": str(user_id), "iss": JWT_ISSUER, "iat": issued, "exp": issued + expires_in}
+    # `iat` keeps the fraction of a second: a token is refused when issued before the user's
+    # last password change, and a sign-in right after a change must not look older than it.
+    issued = now if now is not None else time.time()
+    claims = {"sub": str(user_id), "iss": JWT_ISSUER, "iat": issued,
+              "exp": int(issued) + expires_in}
     return jwt.encode({"alg": JWT_ALGORITHM}, claims, OctKey.import_key(secret))
 
 
-def decode_access_token(token: str, secret: str, *, now: float | None = None) -> int | None:
-    """The user id of a valid, unexpired token, else None."""
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    issued_at: float  # seconds since the epoch, as signed in `iat`
+
+
+# Seconds of clock difference between the processes tolerated on `iat` and `exp`.
+JWT_LEEWAY_SECONDS = 1
+
+
+def decode_access_token(token: str, secret: str, *, now: float | None = None
+                        ) -> AccessClaims | None:
+    """The claims of a valid, unexpired token, else None."""
     try:
         decoded = jwt.decode(token, OctKey.import_key(secret), algorithms=[JWT_ALGORITHM])
         registry = jwt.JWTClaimsRegistry(
             now=int(now) if now is not None else None,
+            leeway=JWT_LEEWAY_SECONDS,
             iss={"essential": True, "value": JWT_ISSUER},
             sub={"essential": True},
+            iat={"essential": True},
             exp={"essential": True},
         )
         registry.validate(decoded.claims)
-        return int(decoded.claims["sub"])
+        return AccessClaims(int(decoded.claims["sub"]), float(decoded.claims["iat"]))
     except (JoseError, ValueError, TypeError, KeyError):
         return None
 

@@ -37,6 +37,8 @@ class User(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Staff JWTs issued before this are refused (a password change signs the user out).
+    password_changed_at: Mapped[datetime | None]
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 

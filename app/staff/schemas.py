@@ -26,7 +26,10 @@ class UserUpdate(BaseModel):
 
     name: Text | None = Field(None, min_length=1, max_length=200)
     role: UserRole | None = None
-    password: str | None = Field(None, min_length=10, max_length=256)
+    password: str | None = Field(
+        None, min_length=10, max_length=256,
+        description="A new password; the user's staff JWTs issued before the change are "
+        "refused from then on (401), so every session signs in again.")
     is_active: bool | None = Field(None, description="Inactive users cannot sign in.")
 
 

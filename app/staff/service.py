@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.concurrency import check_if_match
+from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, invalid
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.security import hash_password
@@ -53,6 +54,7 @@ async def update_user(session: AsyncSession, user_id: int, payload: UserUpdate,
         user.role = payload.role
     if payload.password is not None:
         user.password_hash = hash_password(payload.password)
+        user.password_changed_at = utcnow()
     if payload.is_active is not None:
         user.is_active = payload.is_active
     await session.flush()

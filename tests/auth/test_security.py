@@ -72,7 +72,7 @@ def test_corrupt_password_hash_does_not_verify_or_raise():
 
 def test_jwt_round_trip_returns_the_user_id():
     token = create_access_token(42, TEST_SECRET, 3600)
-    assert decode_access_token(token, TEST_SECRET) == 42
+    assert decode_access_token(token, TEST_SECRET).user_id == 42
 
 
 def test_jwt_carries_issuer_subject_and_expiry():
@@ -89,8 +89,8 @@ def test_expired_jwt_is_refused():
 
 def test_jwt_is_valid_until_its_expiry_and_not_after():
     token = create_access_token(42, TEST_SECRET, 600, now=1_900_000_000)
-    assert decode_access_token(token, TEST_SECRET, now=1_900_000_599) == 42
-    assert decode_access_token(token, TEST_SECRET, now=1_900_000_601) is None
+    assert decode_access_token(token, TEST_SECRET, now=1_900_000_599).user_id == 42
+    assert decode_access_token(token, TEST_SECRET, now=1_900_000_602) is None
 
 
 def test_jwt_signed_with_another_secret_is_refused():

@@ -165,6 +165,22 @@ async def test_patch_password_replaces_the_old_one(client, admin_headers, proble
     assert (await password_grant(client, user["email"], new)).status_code == 200
 
 
+async def test_a_password_change_refuses_the_jwts_issued_before_it(client, admin_headers,
+                                                                   problem):
+    user = await create_user(client, admin_headers, password=PASSWORD)
+    url = f"/v1/users/{user['id']}"
+    old = bearer((await password_grant(client, user["email"], PASSWORD)).json()["access_token"])
+    await client.patch(url, json={"name": "Renamed"}, headers=admin_headers)
+    assert (await client.get("/v1/me", headers=old)).status_code == 200
+    new = "another long password"
+    await client.patch(url, json={"password": new}, headers=admin_headers)
+    body = problem(await client.get("/v1/me", headers=old), 401)
+    assert "issued before the password last changed" in body["detail"]
+    # A sign-in right after the change (the same second) is not mistaken for an older one.
+    fresh = bearer((await password_grant(client, user["email"], new)).json()["access_token"])
+    assert (await client.get("/v1/me", headers=fresh)).status_code == 200
+
+
 async def test_only_admin_manages_users_and_teams(client, factory, admin_headers, problem):
     token = bearer(await factory.token(["desks:write", "tickets:write"]))
     user = await create_user(client, admin_headers, password=PASSWORD)

@@ -50,8 +50,10 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
     settings = _settings()
     settings.require_database_url()
     # access_log off: the app writes its own access line (with the request id).
+    # proxy_headers off: the app believes forwarding headers from TRUSTED_PROXIES only;
+    # uvicorn's own would trust them from 127.0.0.1 (or FORWARDED_ALLOW_IPS) on top.
     uvicorn.run("app.main:app_factory", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, log_config=None, access_log=False)
+                proxy_headers=False, log_config=None, access_log=False)
 
 
 @cli.command()

@@ -92,7 +92,7 @@ async def serve_all(settings: Settings, host: str, port: int) -> None:
     from app.worker import build_worker
 
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port,
-                                           log_config=None))
+                                           log_config=None, proxy_headers=False))
     worker = build_worker(settings, handle_signals=False)
 
     def stop(signum: int, frame: object) -> None:

@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
+from app.core.clients import parse_proxies
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers, problem_schemas
 from app.core.heap import freeze_startup_heap
@@ -99,7 +101,10 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         app.add_middleware(PublicCORSMiddleware, origins=portal_origins)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: error answers get them too
+    app.add_middleware(SecurityHeadersMiddleware)  # error answers get them too
+    if proxies := parse_proxies(settings.trusted_proxies):
+        # Outermost: whatever reads the client address sees the one a trusted proxy named.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     _register_problem_schema(app)
     return app
 

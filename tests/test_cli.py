@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -202,6 +204,49 @@ async def test_migrate_upgrades_an_empty_database_to_head(empty_url, tmp_path):
     again = await switchboard("migrate", cwd=tmp_path, DATABASE_URL=empty_url,
                               ENVIRONMENT="test", SECRET_KEY=TEST_SECRET)
     assert again.returncode == 0, again.stderr
+
+
+@asynccontextmanager
+async def served(cwd: Path, **env: str) -> AsyncIterator[httpx.AsyncClient]:
+    """`switchboard serve` on a free port, as a real process; a client of it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {k: v for k, v in os.environ.items() if k not in APP_ENV}
+    process = await asyncio.create_subprocess_exec(
+        SWITCHBOARD, "serve", "--port", str(port), cwd=cwd, env={**environment, **env},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(300):
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                assert process.returncode is None, "switchboard serve exited"
+                await asyncio.sleep(0.1)
+            yield client
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def test_served_sign_in_ignores_forwarded_for_from_an_untrusted_peer(
+        migrated_url, tmp_path, services):
+    """42 wrong passwords from one peer, each naming another client in X-Forwarded-For and
+    another account: uvicorn's default (trusting 127.0.0.1) let every one through."""
+    async with served(tmp_path, DATABASE_URL=migrated_url, REDIS_URL=services.redis_url,
+                      SECRET_KEY=TEST_SECRET, ENVIRONMENT="test", DATA_DIR=str(tmp_path),
+                      REDIS_NAMESPACE=f"sbtest:{uuid.uuid4().hex[:12]}") as client:
+        responses = [await client.post(
+            "/v1/auth/token", headers={"X-Forwarded-For": f"203.0.113.{i}"},
+            data={"grant_type": "password", "username": f"guess-{i}@x.example",
+                  "password": "wrong"}) for i in range(42)]
+    codes = [r.status_code for r in responses]
+    assert set(codes) == {401, 429}
+    # 20 a minute per address: two windows at most fit 40, so some are refused either way.
+    assert codes.count(401) <= 40
+    refused = responses[codes.index(429)]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
 
 
 def test_serve_leaves_the_access_log_to_the_app(monkeypatch):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Literal
 
 from fastapi import Form, Request, Response, status
@@ -8,6 +9,7 @@ from app.auth import service
 from app.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenRead, MeRead, TokenResponse
 from app.core import idempotency, ratelimit
 from app.core.boundary import api_router
+from app.core.clients import client_ip
 from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.ids import PathId
@@ -21,7 +23,7 @@ router = api_router(tags=["auth"])
 @public_router.post(
     "/auth/token", response_model=TokenResponse,
     responses=problem_responses(401),
-    summary="OAuth2 password grant for staff (rate-limited per client IP)",
+    summary="OAuth2 password grant for staff (rate-limited per client address and per account)",
 )
 async def issue_token(
     request: Request,
@@ -30,16 +32,27 @@ async def issue_token(
     username: Annotated[str, Form(description="The staff user's email", max_length=320)],
     password: Annotated[str, Form(max_length=256)],
 ) -> TokenResponse:
+    """Every attempt counts against two one-minute limits, checked before the password:
+    `LOGIN_RATE_LIMIT_PER_MINUTE` per client address (`X-Forwarded-For` is believed only from
+    `TRUSTED_PROXIES`) and `LOGIN_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE` per username, whatever
+    the address. Past either: 429 with `Retry-After`."""
     settings = request.app.state.settings
-    client_ip = request.client.host if request.client else "unknown"
-    request.state.ratelimit = await ratelimit.hit(
-        request.app.state.redis, settings.redis_namespace, f"login:{client_ip}",
-        settings.login_rate_limit_per_minute,
-    )
+    redis, namespace = request.app.state.redis, settings.redis_namespace
+    by_address = await ratelimit.hit(redis, namespace, f"login:ip:{client_ip(request)}",
+                                     settings.login_rate_limit_per_minute)
+    by_account = await ratelimit.hit(redis, namespace, f"login:account:{_account(username)}",
+                                     settings.login_rate_limit_per_account_per_minute)
+    request.state.ratelimit = ratelimit.tightest(by_address, by_account)
     token = await service.password_grant(session, username, password,
                                          secret=settings.secret_key,
                                          expires_in=settings.jwt_expires_seconds)
     return TokenResponse(access_token=token, expires_in=settings.jwt_expires_seconds)
+
+
+def _account(username: str) -> str:
+    """The rate-limit identity of a username: as the sign-in matches it (trimmed, any case),
+    digested so a key stays short whatever was sent."""
+    return hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
 
 
 @router.get("/me", response_model=MeRead)

@@ -38,7 +38,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_import_bytes: int = Field(50 * 1024 * 1024, ge=1024, description="CSV import bodies.")
     rate_limit_per_minute: int = Field(600, ge=1)
-    login_rate_limit_per_minute: int = Field(20, ge=1, description="Password grants per client IP.")
+    login_rate_limit_per_minute: int = Field(
+        20, ge=1, description="Sign-in attempts (`POST /v1/auth/token`) per client address.")
+    login_rate_limit_per_account_per_minute: int = Field(
+        10, ge=1, description="Sign-in attempts per account (the username, case-insensitive), "
+        "from all addresses together.")
+    trusted_proxies: str = Field(
+        "", description="Comma-separated addresses or CIDRs of the reverse proxies in front of "
+        "the API: only from these are `X-Forwarded-For`/`X-Forwarded-Proto` believed (the "
+        "client address of rate limits). Empty: none, the peer is the client.")
     idempotency_ttl_seconds: int = Field(24 * 3600, ge=60)
     db_pool_size: int = Field(
         20, ge=1, description="Connections a process keeps open: size it for the requests (or "

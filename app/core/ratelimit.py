@@ -45,6 +45,12 @@ def window(now: float, limit: int, count: int) -> RateLimitState:
     return RateLimitState(limit=limit, remaining=max(0, limit - count), reset=reset)
 
 
+def tightest(*states: RateLimitState | None) -> RateLimitState | None:
+    """Of several limits one request counted against, the one nearest to refusing."""
+    counted = [s for s in states if s is not None]
+    return min(counted, key=lambda s: (s.remaining, -s.reset)) if counted else None
+
+
 async def hit(redis: Redis | None, namespace: str, identity: str, limit: int,
               now: float | None = None) -> RateLimitState | None:
     """Count one request; raise 429 past the limit. Fails open (None) when Redis is down."""

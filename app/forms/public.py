@@ -14,6 +14,7 @@ from fastapi import Path, Request, status
 
 from app.core import ratelimit
 from app.core.boundary import api_router
+from app.core.clients import client_ip
 from app.core.config import Settings
 from app.core.db import Session
 from app.core.errors import BadRequest, PayloadTooLarge, invalid, problem_responses
@@ -32,11 +33,6 @@ public_router = api_router(authenticated=False, prefix="/public", tags=["public"
 
 SlugPath = Annotated[str, Path(max_length=100, pattern=SLUG_PATTERN)]
 TokenPath = Annotated[str, Path(min_length=1, max_length=2048, description="From the survey link.")]
-
-
-def client_ip(request: Request) -> str:
-    """The peer address (behind a proxy, run uvicorn with `--forwarded-allow-ips`)."""
-    return request.client.host if request.client else "unknown"
 
 
 async def limit(request: Request, identity: str, per_minute: int) -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.core.errors import TooManyRequests
-from app.core.ratelimit import WINDOW_SECONDS, hit, window
+from app.core.ratelimit import WINDOW_SECONDS, RateLimitState, hit, tightest, window
 from app.core.resources import redis_client
 from tests.conftest import bearer
 
@@ -139,3 +139,9 @@ async def test_hit_fails_open_when_redis_is_unreachable(settings):
 
 async def test_hit_without_redis_allows_the_request(settings):
     assert await hit(None, settings.redis_namespace, "test:x", 1) is None
+
+
+def test_of_several_limits_the_one_nearest_to_refusing_is_reported():
+    loose, tight = RateLimitState(20, 15, 30), RateLimitState(10, 2, 30)
+    assert tightest(loose, None, tight) == tight
+    assert tightest(None, None) is None

@@ -17,6 +17,7 @@ from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers, problem_schemas
 from app.core.heap import freeze_startup_heap
 from app.core.logging import configure_logging
+from app.core.methods import MethodGuardMiddleware
 from app.core.middleware import (
     BodySizeLimitMiddleware,
     MetricsMiddleware,
@@ -48,7 +49,10 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """
 Switchboard is an API-first ticketing backend. Every error is an RFC 9457
 `application/problem+json` document; every list is `{items, next_cursor}`; `POST` accepts
-`Idempotency-Key`; `PATCH` honours `If-Match`.
+`Idempotency-Key`; `PATCH` honours `If-Match`. Request bodies are `application/json` (any
+`+json` type too) unless an operation says otherwise: another media type, or none, is a 415. A
+method a path does not serve is a 405 whose `Allow` lists every method it does; a `204` has
+no body and no `Content-Type`.
 """
 
 
@@ -94,6 +98,7 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     app.include_router(health_public_router)
 
     install_error_handlers(app)
+    app.add_middleware(MethodGuardMiddleware)  # innermost: it reads the routes in place
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        overrides={"/v1/customers/import": settings.max_import_bytes,
                                   "/v1/inbound/email": settings.max_email_bytes})

@@ -54,6 +54,9 @@ class AppRoute(APIRoute):
             if state is not None:
                 for name, value in state.headers().items():
                     response.headers.setdefault(name, value)
+            if response.status_code in NO_BODY_STATUSES and "content-type" in response.headers:
+                # The JSON response class names a media type even for no body at all.
+                del response.headers["content-type"]
             return response
 
         return handler
@@ -73,6 +76,8 @@ def _translate(exc: Exception) -> Exception:
         return Unprocessable("Text must not contain NUL characters.")
     return exc
 
+
+NO_BODY_STATUSES = frozenset({204, 304})
 
 # character_not_in_repertoire, untranslatable_character: PostgreSQL refusing a NUL in text/jsonb
 TEXT_SQLSTATES = {"22021", "22P05"}

@@ -298,11 +298,15 @@ class Routing:
                 return
 
     def _write(self) -> None:
-        """The desk's changes (and `routing_state='done'`), written with the batch's."""
+        """The desk's changes (and `routing_state='done'`), written with the batch's. Only a
+        real change (a column that ends up other than it was) moves `version` and
+        `updated_at`: routing that changes nothing leaves the ETag the client holds valid."""
         ticket = self.ticket
-        self.writes.add(ticket, {**{c: self.columns[c] for c in ROUTED},
-                                 "routing_state": "done", "version": ticket.version + 1,
-                                 "updated_at": self.loaded.now})
+        moved = any(self.columns[c] != getattr(ticket, c) for c in ROUTED)
+        self.writes.add(ticket, {
+            **{c: self.columns[c] for c in ROUTED}, "routing_state": "done",
+            "version": ticket.version + 1 if moved else ticket.version,
+            "updated_at": self.loaded.now if moved else ticket.updated_at})
         self.changed = False
 
     async def _apply(self, entry: Entry, refusals: tuple[type[Exception], ...] = (
@@ -322,7 +326,8 @@ class Routing:
         return self.columns[column]
 
     def change(self, requested: Mapping[str, Any]) -> None:
-        values = changes.apply_changes(self.columns, requested, utcnow())
+        values = {c: v for c, v in changes.apply_changes(self.columns, requested, utcnow()).items()
+                  if self.columns.get(c) != v}  # setting what a column holds changes nothing
         self.columns.update(values)
         self.changed = self.changed or bool(values)
 

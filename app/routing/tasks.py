@@ -140,9 +140,9 @@ async def _note(ctx: dict[str, Any], ticket_id: int, job_try: int, exc: BaseExce
                                    outcome="failed" if final else "retrying",
                                    error=describe(exc)))
             if final:
+                # Routing changed nothing of the ticket: its version (the ETag) stays.
                 await session.execute(update(Ticket).where(Ticket.id == ticket.id).values(
-                    routing_state="failed", version=Ticket.version + 1)
-                    .execution_options(synchronize_session=False))
+                    routing_state="failed").execution_options(synchronize_session=False))
     except Exception:
         if final:
             raise

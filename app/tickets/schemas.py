@@ -146,10 +146,13 @@ class TicketRead(BaseModel):
     due_at: datetime | None
     source: str
     form_id: int | None = Field(description="The web form it was submitted through, if any.")
-    routing_state: Literal["pending", "done", "failed"]
+    routing_state: Literal["pending", "done", "failed"] = Field(
+        description="Whether routing has run; its end alone moves neither `version` nor "
+                    "`updated_at`.")
     first_responded_at: datetime | None
     solved_at: datetime | None
-    version: int
+    version: int = Field(description="The ETag's version: moves with every real change of the "
+                                     "ticket (routing that changes nothing leaves it).")
     created_at: datetime
     updated_at: datetime
 

@@ -27,6 +27,11 @@ class RoutingRule(TimestampMixin, Base):
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list,
                                                           server_default=text("'[]'::jsonb"))
     stop_processing: Mapped[bool] = mapped_column(default=False, server_default="false")
+    # Who saved `actions` (a principal's kind and id; "system" with no id): routing checks a
+    # `move_to_desk` again against what that principal may write now. NULL: saved before it
+    # was recorded (such a rule moves nothing until its actions are saved again).
+    actions_saved_by_kind: Mapped[str | None] = mapped_column(String(16))
+    actions_saved_by_id: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}

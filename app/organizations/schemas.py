@@ -31,7 +31,11 @@ class OrganizationCreate(BaseModel):
     custom_fields: dict[str, Any] = Field(default_factory=dict,
                                           description="Values of the desk's organization fields.")
     routing_actions: list[RoutingAction] = Field(
-        default_factory=list, description="Run on this organization's new tickets, before rules.")
+        default_factory=list,
+        description="Run on this organization's new tickets, before rules. Checked like a "
+                    "routing rule's actions against the organization's desk (its agents, "
+                    "teams and ticket fields; a `move_to_desk` target the caller may write): "
+                    "422 at the action's value.")
     notes: Text = Field("", max_length=10_000)
 
     _dedupe = field_validator("domains")(_unique)
@@ -45,7 +49,8 @@ class OrganizationUpdate(BaseModel):
     shared_tickets: bool | None = None
     custom_fields: dict[str, Any] | None = Field(
         None, description="Merged into the current values; null clears a field.")
-    routing_actions: list[RoutingAction] | None = Field(None, description="Replaces the list.")
+    routing_actions: list[RoutingAction] | None = Field(
+        None, description="Replaces the list; checked as on create, against the caller.")
     notes: Text | None = Field(None, max_length=10_000)
 
     @field_validator("domains")

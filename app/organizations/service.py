@@ -21,8 +21,9 @@ from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
 from app.desks import service as desks
 from app.fields import service as fields
-from app.models import Customer, FieldEntity, Organization, OrganizationDomain
+from app.models import Customer, Desk, FieldEntity, Organization, OrganizationDomain
 from app.organizations.schemas import OrganizationCreate, OrganizationRead, OrganizationUpdate
+from app.routing import checks
 
 
 def read(org: Organization) -> OrganizationRead:
@@ -82,7 +83,9 @@ def domain_conflict(holders: dict[str, int]) -> Conflict:
 
 
 async def create(session: AsyncSession, scope: DeskScope, payload: OrganizationCreate) -> Organization:
-    await desks.get_active(session, scope, payload.desk_id)
+    desk = await desks.get_active(session, scope, payload.desk_id)
+    await checks.check_saved_actions(session, scope, desk, payload.routing_actions,
+                                     ["body", "routing_actions"])
     custom = await fields.clean(session, payload.desk_id, FieldEntity.organization,
                                 payload.custom_fields, ["body", "custom_fields"])
     holders = await domain_holders(session, payload.desk_id, payload.domains)
@@ -92,7 +95,7 @@ async def create(session: AsyncSession, scope: DeskScope, payload: OrganizationC
         desk_id=payload.desk_id, name=payload.name, shared_tickets=payload.shared_tickets,
         custom_fields={k: v for k, v in custom.items() if v is not None},
         routing_actions=[a.model_dump(mode="json") for a in payload.routing_actions],
-        notes=payload.notes,
+        notes=payload.notes, **checks.saved_by(scope),
     )
     session.add(org)
     await session.flush()
@@ -172,7 +175,12 @@ async def update(session: AsyncSession, scope: DeskScope, org_id: int,
     if payload.notes is not None:
         org.notes = payload.notes
     if payload.routing_actions is not None:
+        desk = await session.get_one(Desk, org.desk_id)
+        await checks.check_saved_actions(session, scope, desk, payload.routing_actions,
+                                         ["body", "routing_actions"])
         org.routing_actions = [a.model_dump(mode="json") for a in payload.routing_actions]
+        for column, value in checks.saved_by(scope).items():  # its moves are checked against them
+            setattr(org, column, value)
     if payload.custom_fields is not None:
         changes = await fields.clean(session, org.desk_id, FieldEntity.organization,
                                      payload.custom_fields, ["body", "custom_fields"], partial=True)

@@ -7,7 +7,7 @@ Each action is defined once, here, with everything routing does with it (the act
 
 - `reads` / `writes`: the ticket fields (facts, columns) its effect depends on and changes;
 - `check(desk, at)`: save-time checks of what it names against the rule's desk (an agent, a
-  team, a field, a target desk), through `DeskChecks` (`routing.service`);
+  team, a field, a target desk), through `DeskChecks` (`routing.checks`);
 - `plan(facts)`: its effect on the pure engine's facts (`engine.evaluate`);
 - `phase` and `apply(ticket)`: when and how the worker applies it to a locked ticket, through
   `Applying` (`executor.Routing`), which holds the writes back for the batch's executemany;
@@ -57,7 +57,7 @@ class Skipped(Exception):
 
 class DeskChecks(Protocol):
     """What saving a rule offers its actions to check what they name against its desk
-    (`routing.service.DeskChecks`): each gives the errors found (none when fine)."""
+    (`routing.checks.DeskChecks`): each gives the errors found (none when fine)."""
 
     async def agent(self, user_id: int, at: Loc) -> list[Error]: ...
 
@@ -310,7 +310,12 @@ class RemoveTags(_Action):
 
 class MoveToDesk(_Action):
     type: Literal["move_to_desk"]
-    value: Id = Field(description="Target desk id; ends routing in this desk.")
+    value: Id = Field(description=(
+        "Target desk id; ends routing in this desk. A desk the principal saving the action "
+        "may write tickets in (else 422), not the action's own desk; a sandbox desk moves "
+        "tickets only to sandbox desks, any other never into one. Checked again when routing "
+        "runs, against what that principal may write then: a move it could not save now is "
+        "skipped, with the reason in the routing run."))
 
     writes = frozenset({"desk_id"})
     phase = Phase.MOVE

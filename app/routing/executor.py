@@ -5,9 +5,11 @@ is still `pending`, so a job that runs twice (arq is at-least-once) routes once.
 the organization's `routing_actions`, then the desk's enabled rules by position. A
 `move_to_desk` moves the ticket (through `tickets.service.move`) and the target desk's
 organization actions and rules run next, at most `MAX_HOPS` moves; one more is skipped with
-the reason recorded. Every action's outcome lands in the `routing_run`: `applied`, or
-`skipped` with why (an agent who left the desk, a field value the desk refuses, …); a skipped
-action never fails the run. The caller commits.
+the reason recorded. A move is checked again against what whoever saved it may write now
+(`checks.move_refused`): one it could no longer save is skipped, with why. Every action's
+outcome lands in the `routing_run`: `applied`, or `skipped` with why (an agent who left the
+desk, a field value the desk refuses, …); a skipped action never fails the run. The caller
+commits.
 
 A job routes its own ticket, then (`batch`) up to `batch - 1` more pending tickets of the desk
 that no other transaction holds, in the same transaction: a backlog drains with one commit per
@@ -51,7 +53,7 @@ from app.models import (
     Ticket,
 )
 from app.routing import actions as a
-from app.routing import assignment
+from app.routing import assignment, checks
 from app.routing.engine import RuleSpec, evaluate
 from app.routing.facts import facts_from
 from app.routing.service import spec_of
@@ -258,6 +260,7 @@ class Routing:
     hops: int = 0
     columns: dict[str, Any] = field(default_factory=dict)
     changed: bool = False
+    applying: Entry | None = None
     _specs: dict[int, list[FieldSpec]] = field(default_factory=dict)
 
     @property
@@ -313,6 +316,7 @@ class Routing:
             Unprocessable, Conflict, ValueError)) -> None:
         """Apply the entry's action; skipped, with why, when it refuses (`Skipped`) or a check
         does (`refusals`: a 422, a closed ticket, a bad value or template)."""
+        self.applying = entry
         try:
             entry.detail = await entry.action.apply(self)
         except a.Skipped as exc:
@@ -372,6 +376,12 @@ class Routing:
         target = await self.session.get(Desk, desk_id)
         if target is None or target.archived_at is not None:
             raise a.Skipped(f"desk {desk_id} does not exist or is archived")
+        # Checked again as when it was saved, against what its saver may write now.
+        desk = await self.session.get_one(Desk, self.ticket.desk_id)
+        kind, principal_id = await self._saved_by()
+        refused = await checks.move_refused(self.session, kind, principal_id, desk, target)
+        if refused is not None:
+            raise a.Skipped(refused)
         requester = self.loaded.requester
         moved_requester, _ = await customers.find_or_create(
             self.session, None, target, requester.email, name=requester.name,
@@ -381,6 +391,19 @@ class Routing:
         loaded = await load(self.session, self.ticket.id, lock_timeout=self.lock_timeout)
         assert loaded is not None
         self.loaded = loaded
+
+
+    async def _saved_by(self) -> tuple[str | None, int | None]:
+        """Who saved the action being applied: its rule's, or (no rule) the organization's."""
+        assert self.applying is not None
+        if self.applying.rule_id is not None:
+            stmt = select(RoutingRule.actions_saved_by_kind, RoutingRule.actions_saved_by_id
+                          ).where(RoutingRule.id == self.applying.rule_id)
+        else:
+            stmt = select(Organization.actions_saved_by_kind, Organization.actions_saved_by_id
+                          ).where(Organization.id == self.ticket.organization_id)
+        row = (await self.session.execute(stmt)).first()
+        return (None, None) if row is None else (row[0], row[1])
 
 
 async def lock_pending(session: AsyncSession, ticket_id: int) -> Ticket | None:

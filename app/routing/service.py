@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,23 +11,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.concurrency import check_if_match
 from app.core.db import utcnow
 from app.core.errors import Unprocessable, invalid
-from app.core.fields import FieldError, FieldSpec, clean_value
 from app.core.lookup import get_in_scope
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope, Scope
 from app.desks import service as desks
+from app.desks.members import check_assignee, check_team
 from app.desks.schemas import DeskSettings
 from app.fields import service as fields
 from app.models import (
     Customer,
     Desk,
-    DeskKind,
     FieldEntity,
     Organization,
     OrganizationDomain,
     RoutingRule,
 )
 from app.routing import actions as a
+from app.routing.checks import (
+    check_actions,
+    refuse,
+    saved_by,
+    ticket_field_specs,
+)
 from app.routing.conditions import Conditions, check_conditions
 from app.routing.engine import RuleSpec, evaluate
 from app.routing.facts import domain_of, load_facts
@@ -43,7 +47,6 @@ from app.routing.schemas import (
     TicketDraft,
 )
 from app.tickets import service as tickets
-from app.tickets.service import check_assignee, check_team
 
 
 def spec_of(rule: RoutingRule) -> RuleSpec:
@@ -62,90 +65,7 @@ async def rules_for_desk(session: AsyncSession, desk_id: int) -> list[RuleSpec]:
     return [spec_of(r) for r in rows]
 
 
-# --- save-time checks ----------------------------------------------------------------------
-
-async def ticket_field_specs(session: AsyncSession, desk_id: int) -> dict[str, FieldSpec]:
-    return {s.key: s for s in await fields.specs(session, desk_id, FieldEntity.ticket)}
-
-
-@dataclass
-class DeskChecks:
-    """What the save-time checks of actions (`actions.DeskChecks`) look up in the rule's desk:
-    its agents and teams, its ticket field `specs`, the desks the caller may move tickets to."""
-
-    session: AsyncSession
-    scope: DeskScope | None
-    desk: Desk
-    specs: Mapping[str, FieldSpec]
-
-    async def agent(self, user_id: int, at: a.Loc) -> list[dict[str, Any]]:
-        return await _errors_of(check_assignee(self.session, self.desk.id, user_id, list(at)))
-
-    async def team(self, team_id: int, at: a.Loc) -> list[dict[str, Any]]:
-        return await _errors_of(check_team(self.session, self.desk.id, team_id, list(at)))
-
-    async def target(self, desk_id: int, at: a.Loc) -> list[dict[str, Any]]:
-        problem = await _move_problem(self.session, self.scope, self.desk, desk_id)
-        return [] if problem is None else [{"loc": list(at), "msg": problem,
-                                            "type": "value_error"}]
-
-    def field(self, key: str, value: Any, at: a.Loc) -> list[dict[str, Any]]:
-        return _field_problems(self.specs, key, value, list(at))
-
-
-async def _errors_of(check: Awaitable[None]) -> list[dict[str, Any]]:
-    """The errors of a check that raises 422."""
-    try:
-        await check
-    except Unprocessable as exc:
-        return [dict(e) for e in exc.errors or []]
-    return []
-
-
-async def check_actions(session: AsyncSession, scope: DeskScope | None, desk: Desk,
-                        actions: Sequence[a.RoutingAction], specs: Mapping[str, FieldSpec],
-                        loc: Sequence[str | int]) -> list[dict[str, Any]]:
-    """Errors of actions naming what the desk does not have: an agent that is not one of its
-    agents, a team that is not a member, a target desk outside the caller's scope (or the
-    same desk, or a non-sandbox one for a sandbox desk), a ticket field it does not define
-    (each action's `check`)."""
-    checks = DeskChecks(session, scope, desk, specs)
-    errors: list[dict[str, Any]] = []
-    for i, action in enumerate(actions):
-        errors += await action.check(checks, [*loc, i, "value"])
-    return errors
-
-
-async def _move_problem(session: AsyncSession, scope: DeskScope | None, desk: Desk,
-                        target_id: int) -> str | None:
-    if target_id == desk.id:
-        return "a rule cannot move tickets to its own desk"
-    target = await session.get(Desk, target_id)
-    if target is None or (scope is not None and not scope.sees(target_id)):
-        return f"desk {target_id} does not exist"
-    if target.archived_at is not None:
-        return f"desk {target_id} is archived"
-    if desk.kind == DeskKind.sandbox and target.kind != DeskKind.sandbox:
-        return "a sandbox desk's rules may only move tickets to sandbox desks"
-    return None
-
-
-def _field_problems(specs: Mapping[str, FieldSpec], key: str, value: Any,
-                    at: list[str | int]) -> list[dict[str, Any]]:
-    spec = specs.get(key)
-    if spec is None:
-        return [{"loc": [*at, "key"], "msg": "no such ticket field is defined in this desk",
-                 "type": "unknown_field"}]
-    if value is None:
-        if spec.required:
-            return [{"loc": [*at, "value"], "msg": "is required", "type": "missing"}]
-        return []
-    try:
-        clean_value(spec, value)
-    except FieldError as exc:
-        return [{"loc": [*at, "value"], "msg": exc.msg, "type": exc.type}]
-    return []
-
+# --- save-time checks (`checks`) -------------------------------------------------------------
 
 async def _check(session: AsyncSession, scope: DeskScope, desk: Desk,
                  conditions: Conditions | None, actions: Sequence[Any] | None) -> None:
@@ -155,9 +75,7 @@ async def _check(session: AsyncSession, scope: DeskScope, desk: Desk,
         errors += check_conditions(conditions, specs, ["body", "conditions"])
     if actions is not None:
         errors += await check_actions(session, scope, desk, actions, specs, ["body", "actions"])
-    if errors:
-        raise Unprocessable("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                                      for e in errors[:5]), errors=errors)
+    refuse(errors)
 
 
 # --- CRUD ----------------------------------------------------------------------------------
@@ -191,7 +109,7 @@ async def create(session: AsyncSession, scope: DeskScope, payload: RuleCreate) -
     rule = RoutingRule(desk_id=desk.id, name=payload.name, position=position,
                        enabled=payload.enabled, conditions=_dump_conditions(payload.conditions),
                        actions=_dump_actions(payload.actions),
-                       stop_processing=payload.stop_processing)
+                       stop_processing=payload.stop_processing, **saved_by(scope))
     session.add(rule)
     await session.flush()
     await session.refresh(rule)
@@ -224,6 +142,8 @@ async def update(session: AsyncSession, scope: DeskScope, rule_id: int, payload:
         rule.conditions = _dump_conditions(payload.conditions)
     if payload.actions is not None:
         rule.actions = _dump_actions(payload.actions)
+        for column, value in saved_by(scope).items():  # its moves are checked against them
+            setattr(rule, column, value)
     if payload.stop_processing is not None:
         rule.stop_processing = payload.stop_processing
     rule.updated_at = func.now()

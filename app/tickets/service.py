@@ -32,6 +32,7 @@ from app.core.pagination import PageParams, SortKey, paginate
 from app.core.scope import DeskScope
 from app.customers import service as customers
 from app.desks import service as desks
+from app.desks.members import check_assignee, check_team
 from app.desks.schemas import DeskSettings
 from app.fields import service as fields
 from app.models import (
@@ -44,10 +45,7 @@ from app.models import (
     DeskMember,
     FieldEntity,
     SurveyResponse,
-    TeamMember,
     Ticket,
-    User,
-    UserRole,
 )
 from app.tickets import changes
 from app.tickets.schemas import Author, CommentCreate, CommentRead, TicketCreate, TicketRead, TicketUpdate
@@ -94,31 +92,6 @@ def _take_number(desk_id: Any, *, only_if: Any = None) -> Any:
 async def next_number(session: AsyncSession, desk_id: int) -> int:
     """The desk's next ticket number, in one round trip."""
     return int(await session.scalar(_take_number(desk_id)))  # type: ignore[arg-type]
-
-
-async def check_assignee(session: AsyncSession, desk_id: int, user_id: int,
-                         loc: list[str | int]) -> None:
-    """422 unless the user is an active admin or a member of the desk (directly or by team)."""
-    user = await session.get(User, user_id)
-    if user is None or not user.is_active:
-        raise invalid(loc, f"user {user_id} is not an active agent")
-    if user.role == UserRole.admin:
-        return
-    member = await session.scalar(select(DeskMember.id).where(
-        DeskMember.desk_id == desk_id,
-        (DeskMember.user_id == user_id) | DeskMember.team_id.in_(
-            select(TeamMember.team_id).where(TeamMember.user_id == user_id)),
-    ).limit(1))
-    if member is None:
-        raise invalid(loc, f"user {user_id} is not an agent of desk {desk_id}")
-
-
-async def check_team(session: AsyncSession, desk_id: int, team_id: int,
-                     loc: list[str | int]) -> None:
-    member = await session.scalar(select(DeskMember.id).where(
-        DeskMember.desk_id == desk_id, DeskMember.team_id == team_id))
-    if member is None:
-        raise invalid(loc, f"team {team_id} has no access to desk {desk_id}")
 
 
 async def _requester(session: AsyncSession, scope: DeskScope | None, desk: Desk,

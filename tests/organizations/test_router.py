@@ -218,21 +218,33 @@ async def test_fields_of_another_desk_do_not_apply(client, factory, admin_header
 
 # --- routing actions --------------------------------------------------------------------------
 
-ACTIONS = [
-    {"type": "set_priority", "value": "high"},
-    {"type": "assign_team", "value": 7},
-    {"type": "add_tags", "value": ["vip", "acme"]},
-    {"type": "set_field", "value": {"key": "tier", "value": "gold"}},
-    {"type": "reply", "value": {"subject": "Hi", "body": "Hello {{ requester.name }}"}},
-]
+async def actions_for(client, factory, admin_headers):
+    """A desk with a team and a `tier` ticket field, and actions naming them."""
+    desk = await factory.desk()
+    team = ok(await client.post("/v1/teams", headers=admin_headers, json={"name": "Tier 1"}),
+              201)
+    ok(await client.put(f"/v1/desks/{desk.id}/teams/{team['id']}", headers=admin_headers,
+                        json={"role": "agent"}), 201)
+    ok(await client.post(f"/v1/desks/{desk.id}/ticket-fields", headers=admin_headers, json={
+        "key": "tier", "label": "Tier", "type": "text"}), 201)
+    return desk, [
+        {"type": "set_priority", "value": "high"},
+        {"type": "assign_team", "value": team["id"]},
+        {"type": "add_tags", "value": ["vip", "acme"]},
+        {"type": "set_field", "value": {"key": "tier", "value": "gold"}},
+        {"type": "reply", "value": {"subject": "Hi", "body": "Hello {{ requester.name }}"}},
+    ]
+
+
+ACTIONS = [{"type": "set_priority", "value": "high"}]
 
 
 async def test_routing_actions_are_stored_in_order(client, factory, admin_headers):
-    desk = await factory.desk()
-    body = await create_org(client, admin_headers, desk.id, routing_actions=ACTIONS)
-    assert body["routing_actions"] == ACTIONS
+    desk, actions = await actions_for(client, factory, admin_headers)
+    body = await create_org(client, admin_headers, desk.id, routing_actions=actions)
+    assert body["routing_actions"] == actions
     fetched = ok(await client.get(f"/v1/organizations/{body['id']}", headers=admin_headers))
-    assert fetched["routing_actions"] == ACTIONS
+    assert fetched["routing_actions"] == actions
 
 
 async def test_an_unknown_routing_action_type_is_422_at_its_index(client, factory,
@@ -497,8 +509,8 @@ async def test_patch_keeping_its_own_domains_is_no_conflict(client, factory, adm
 
 async def test_patch_routing_actions_replaces_them_and_validates(client, factory,
                                                                  admin_headers, problem):
-    desk = await factory.desk()
-    org = await create_org(client, admin_headers, desk.id, routing_actions=ACTIONS)
+    desk, actions = await actions_for(client, factory, admin_headers)
+    org = await create_org(client, admin_headers, desk.id, routing_actions=actions)
     url = f"/v1/organizations/{org['id']}"
     body = ok(await client.patch(url, headers=admin_headers, json={
         "routing_actions": [{"type": "set_status", "value": "open"}]}))

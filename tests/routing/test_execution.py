@@ -44,10 +44,13 @@ def when(field: str, op: str, value: Any) -> dict[str, Any]:
 async def add_rule(session, desk_id: int, actions: list[dict[str, Any]], *,
                    conditions: dict[str, Any] | None = None, position: int = 0,
                    stop_processing: bool = False, enabled: bool = True,
-                   name: str = "rule") -> int:
+                   name: str = "rule",
+                   saved_by: tuple[str | None, int | None] = ("system", None)) -> int:
+    """A rule row, saved by `saved_by` (kind, id: the system unless told)."""
     rule = RoutingRule(desk_id=desk_id, name=name, position=position, enabled=enabled,
                        conditions=conditions or {}, actions=actions,
-                       stop_processing=stop_processing)
+                       stop_processing=stop_processing, actions_saved_by_kind=saved_by[0],
+                       actions_saved_by_id=saved_by[1])
     session.add(rule)
     await session.flush()
     return rule.id

@@ -24,14 +24,11 @@ from app.core.db import utcnow
 from app.core.errors import Unprocessable
 from app.core.fields import FieldError, FieldSpec, clean_value
 from app.core.principal import compute_scope
-from app.core.scope import DeskScope, Scope
+from app.core.scope import DeskScope, Scope, SubjectKind
 from app.desks.members import check_assignee, check_team
 from app.fields import service as fields
 from app.models import ApiToken, Desk, DeskKind, FieldEntity, User
 from app.routing import actions as a
-
-SYSTEM = "system"
-"""The kind recorded for actions the system saves (no principal to ask again)."""
 
 
 async def ticket_field_specs(session: AsyncSession, desk_id: int) -> dict[str, FieldSpec]:
@@ -106,8 +103,8 @@ async def check_saved_actions(session: AsyncSession, scope: DeskScope | None, de
 def saved_by(scope: DeskScope | None) -> dict[str, Any]:
     """The `actions_saved_by_*` columns of actions saved by `scope` (None: the system)."""
     if scope is None:
-        return {"actions_saved_by_kind": SYSTEM, "actions_saved_by_id": None}
-    return {"actions_saved_by_kind": scope.principal.kind,
+        return {"actions_saved_by_kind": SubjectKind.system.value, "actions_saved_by_id": None}
+    return {"actions_saved_by_kind": str(scope.principal.kind),
             "actions_saved_by_id": scope.principal.id}
 
 
@@ -143,14 +140,14 @@ async def scope_now(session: AsyncSession, kind: str | None,
                     principal_id: int | None) -> DeskScope | str | None:
     """What the principal that saved actions may touch now: its scope, None for the system,
     or why it can no longer be asked (a str)."""
-    if kind == SYSTEM:
+    if kind == SubjectKind.system:
         return None
-    if kind == "user" and principal_id is not None:
+    if kind == SubjectKind.user and principal_id is not None:
         user = await session.get(User, principal_id)
         if user is None or not user.is_active:
             return f"user {principal_id}, who saved the action, is no longer an active user"
         return await compute_scope(session, user=user)
-    if kind == "api_token" and principal_id is not None:
+    if kind == SubjectKind.api_token and principal_id is not None:
         token = await session.get(ApiToken, principal_id)
         if token is None or token.revoked_at is not None or (
                 token.expires_at is not None and token.expires_at <= utcnow()):

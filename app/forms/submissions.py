@@ -25,7 +25,7 @@ from app.forms import mapping
 from app.forms.jsonschema import submission_schema
 from app.forms.schemas import FormField, FormKind, PublicForm
 from app.forms.service import parse_fields, public_path, read_submission
-from app.models import Desk, DeskCounter, Form, FormSubmission
+from app.models import Desk, Form, FormSubmission
 from app.tickets import service as tickets
 from app.tickets.schemas import TicketCreate, TicketSource
 
@@ -129,6 +129,5 @@ async def _decoy_number(session: AsyncSession, form: Form, desk: Desk) -> int | 
     """What a real submission would answer, without opening anything: a bot cannot tell."""
     if form.kind != FormKind.ticket:
         return None
-    last = await session.scalar(select(DeskCounter.last_number)
-                                .where(DeskCounter.desk_id == desk.id))
+    last = await session.scalar(select(tickets.last_number(desk.id)))
     return (last or 0) + 1

@@ -9,7 +9,7 @@ from app.models.intake import Attachment, InboundMessage
 from app.models.organizations import Organization, OrganizationDomain
 from app.models.routing import RoundRobinCursor, RoutingRule, RoutingRun
 from app.models.staff import ApiToken, IdempotencyKey, Team, TeamMember, User, UserRole
-from app.models.tickets import PRIORITY_NAME, PRIORITY_RANK, Comment, DeskCounter, Ticket, View
+from app.models.tickets import PRIORITY_NAME, PRIORITY_RANK, Comment, Ticket, View
 from app.models.webhooks import Delivery, Webhook
 
 __all__ = [
@@ -21,7 +21,6 @@ __all__ = [
     "Customer",
     "Delivery",
     "Desk",
-    "DeskCounter",
     "DeskKind",
     "DeskMember",
     "Event",

@@ -100,16 +100,6 @@ class Comment(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
-class DeskCounter(Base):
-    """Per-desk ticket numbers: one upsert hands out the next."""
-
-    __tablename__ = "desk_counters"
-
-    desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    last_number: Mapped[int] = mapped_column(Integer)
-
-
 class View(Base):
     """A saved list: filters, columns and sort over a desk's tickets."""
 

@@ -131,7 +131,8 @@ class TicketRead(BaseModel):
 
     id: int
     desk_id: int
-    number: int = Field(description="Unique within the desk.")
+    number: int = Field(description="Unique within the desk, increasing in the order tickets "
+                                    "are created or moved in; a create that failed leaves a gap.")
     subject: str = Field(description=PLAIN_TEXT)
     description: str = Field(description=PLAIN_TEXT)
     status: TicketStatus

@@ -7,16 +7,15 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     bindparam,
-    exists,
+    cast,
     func,
     literal,
     literal_column,
     select,
 )
 from sqlalchemy import update as sa_update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import REGCLASS, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -41,7 +40,6 @@ from app.models import (
     Comment,
     Customer,
     Desk,
-    DeskCounter,
     DeskMember,
     FieldEntity,
     SurveyResponse,
@@ -75,23 +73,33 @@ def search_vector(config: str, subject: Any, description: Any, comments: Any = "
             .op("||")(func.setweight(func.to_tsvector(cfg, comments), WEIGHT["C"])))
 
 
-def _take_number(desk_id: Any, *, only_if: Any = None) -> Any:
-    """The desk counter's upsert, returning the number it takes (the row lock lasts to the
-    commit); with `only_if`, it takes one only when that holds."""
-    stmt = insert(DeskCounter)
-    if only_if is None:
-        stmt = stmt.values(desk_id=desk_id, last_number=1)
-    else:
-        stmt = stmt.from_select(["desk_id", "last_number"],
-                                select(desk_id, literal(1)).where(only_if))
-    return stmt.on_conflict_do_update(
-        index_elements=["desk_id"], set_={"last_number": DeskCounter.last_number + 1}
-    ).returning(DeskCounter.last_number)
+NUMBERS = "desk_ticket_numbers_"
+"""Each desk numbers its tickets from a sequence of its own, `desk_ticket_numbers_<desk id>`,
+created and dropped with the desk by a trigger on `desks` (migration 0013)."""
+
+
+def _numbers(desk_id: Any) -> Any:
+    """The desk's ticket number sequence (a regclass), found by name at run time."""
+    return cast(func.concat(literal_column(f"'{NUMBERS}'"), desk_id), REGCLASS)
+
+
+def _take_number(desk_id: Any) -> Any:
+    """The desk's next ticket number: `nextval` takes no lock that lasts, so creates in one
+    desk never wait for each other's commit (a counter row's lock, held from the INSERT to
+    the commit, serialised a busy desk: tests/tickets/test_concurrency.py, the single-desk run
+    of scripts/bench/tickets.py). Numbers are unique and increase in the order they are
+    taken; a create that rolls back leaves a gap."""
+    return func.nextval(_numbers(desk_id))
+
+
+def last_number(desk_id: Any) -> Any:
+    """The desk's last number taken (NULL before its first ticket)."""
+    return func.pg_sequence_last_value(_numbers(desk_id))
 
 
 async def next_number(session: AsyncSession, desk_id: int) -> int:
     """The desk's next ticket number, in one round trip."""
-    return int(await session.scalar(_take_number(desk_id)))  # type: ignore[arg-type]
+    return int(await session.scalar(select(_take_number(desk_id))))  # type: ignore[arg-type]
 
 
 async def _requester(session: AsyncSession, scope: DeskScope | None, desk: Desk,
@@ -115,13 +123,12 @@ _TICKET_VALUES = ("desk_id", "subject", "description", "status", "priority", "ty
                   "form_id", "solved_at")
 
 
-def _numbered_values(language: str, requester: Any = None) -> tuple[Any, dict[str, Any]]:
-    """The desk counter's upsert (a CTE) and a new ticket's column values: bound parameters,
-    the next number, and the requester's columns (bound too, unless from `requester`)."""
+def _numbered_values(language: str, requester: Any = None) -> dict[str, Any]:
+    """A new ticket's column values: bound parameters, the desk's next number, and the
+    requester's columns (bound too, unless from `requester`). With `requester`, the number is
+    taken only for the row the requester gives: none when there is no requester (and so no
+    ticket)."""
     table = Ticket.__table__
-    # No number taken when there is no requester (and so no ticket).
-    counter = _take_number(bindparam("desk_id", type_=Integer), only_if=(
-        None if requester is None else exists(select(requester.c.id)))).cte("counter")
     values = {c: bindparam(c, type_=table.c[c].type) for c in _TICKET_VALUES}
     if requester is None:
         values |= {c: bindparam(c, type_=table.c[c].type)
@@ -129,10 +136,10 @@ def _numbered_values(language: str, requester: Any = None) -> tuple[Any, dict[st
     else:
         values |= {"requester_id": requester.c.id,
                    "organization_id": requester.c.organization_id}
-    values |= {"number": select(counter.c.last_number).scalar_subquery(),
+    values |= {"number": _take_number(values["desk_id"]),
                "version": literal(1), "routing_state": literal("pending"),
                "search": search_vector(language, values["subject"], values["description"])}
-    return counter, values
+    return values
 
 
 _RETURNED = [c for c in Ticket.__table__.c if c.key != "search"]
@@ -140,10 +147,10 @@ _RETURNED = [c for c in Ticket.__table__.c if c.key != "search"]
 
 @lru_cache(maxsize=32)
 def _insert_statement(language: str) -> Any:
-    """INSERT of a ticket numbered by the desk's counter (a CTE upsert), built once per search
-    language: only the values change from one ticket to the next."""
-    counter, values = _numbered_values(language)
-    core = insert(Ticket.__table__).values(**values).add_cte(counter).returning(*_RETURNED)
+    """INSERT of a ticket numbered from the desk's sequence, built once per search language:
+    only the values change from one ticket to the next."""
+    values = _numbered_values(language)
+    core = insert(Ticket.__table__).values(**values).returning(*_RETURNED)
     return select(Ticket).from_statement(core)
 
 
@@ -153,9 +160,9 @@ def _insert_with_requester_statement(language: str) -> Any:
     (`customers.found_or_inserted`): (ticket, customer, customer created) in one round trip, or
     no row when a concurrent request inserted that customer meanwhile."""
     requester = customers.found_or_inserted()
-    counter, values = _numbered_values(language, requester)
+    values = _numbered_values(language, requester)
     ticket = (insert(Ticket.__table__).from_select(list(values), select(*values.values()))
-              .add_cte(counter).returning(*_RETURNED).cte("ticket"))
+              .returning(*_RETURNED).cte("ticket"))
     return (select(aliased(Ticket, ticket), aliased(Customer, requester), requester.c.created)
             .join_from(ticket, requester, ticket.c.requester_id == requester.c.id))
 

@@ -283,9 +283,8 @@ async def seed(dsn: str, sqlalchemy_url: str, *, tickets: int, customers: int) -
         await conn.execute("DROP TABLE bench_ticket_stage")
         await conn.execute("SELECT setval('tickets_id_seq', (SELECT max(id) FROM tickets))")
         await conn.execute("""
-            INSERT INTO desk_counters (desk_id, last_number)
-            SELECT desk_id, max(number) FROM tickets GROUP BY desk_id
-            ON CONFLICT (desk_id) DO UPDATE SET last_number = excluded.last_number""")
+            SELECT setval(('desk_ticket_numbers_' || desk_id)::regclass, max(number))
+            FROM tickets GROUP BY desk_id""")
 
         t = time.perf_counter()
         with step(f"tickets: rebuilding {len(index_defs)} secondary indexes"):
@@ -294,8 +293,7 @@ async def seed(dsn: str, sqlalchemy_url: str, *, tickets: int, customers: int) -
 
         t = time.perf_counter()
         with step("VACUUM ANALYZE"):
-            for table in ("tickets", "customers", "desk_counters", "desks", "api_tokens",
-                          "users"):
+            for table in ("tickets", "customers", "desks", "api_tokens", "users"):
                 await conn.execute(f"VACUUM ANALYZE {table}")
         seconds["vacuum_analyze"] = time.perf_counter() - t
         size = await conn.fetchval("SELECT pg_size_pretty(pg_total_relation_size('tickets'))")

@@ -6,7 +6,9 @@ Creates `switchboard_bench` on the local PostgreSQL (dropped and recreated each 
 seeds 20 desks, customers and N tickets with COPY, then measures
 
   create  POST /v1/tickets, 20 concurrent clients, 1 and 2 workers
-          vs raw asyncpg INSERTs and a minimal FastAPI + SQLAlchemy endpoint (minimal_app.py)
+          vs raw asyncpg INSERTs and a minimal FastAPI + SQLAlchemy endpoint (minimal_app.py);
+          then the same load into one desk, against the 20 desks' run (what creates in one
+          desk share must not serialise them)
   list    GET /v1/tickets?desk_id=&limit=50 following next_cursor, 1 client
           vs the raw keyset SELECT
   search  GET /v1/tickets?desk_id=&q=WORD for a rare and a common word, 1 client
@@ -142,8 +144,8 @@ def create_body(rng: random.Random, desk_id: int, email: str) -> dict[str, Any]:
 
 
 async def http_creates(server: Server, path: str, headers: dict[str, str], desk_ids: list[int],
-                       concurrency: int, duration: float, tag: str, dsn: str, database: str
-                       ) -> dict[str, Any]:
+                       concurrency: int, duration: float, tag: str, dsn: str, database: str,
+                       *, latencies: bool = False) -> dict[str, Any]:
     """`concurrency` httpx clients POSTing tickets back to back; any non-201 is an error."""
     rng = random.Random(2)
     run = f"{tag}-{time.time_ns() % 10**9}"
@@ -177,12 +179,42 @@ async def http_creates(server: Server, path: str, headers: dict[str, str], desk_
         summary["machine_cpu_pct"] = busy_pct(machine_before, machine_cpu())
         summary["machine_cpu_pct_before_load"] = summary_background
         summary["postgres_activity"] = activity
+        if latencies:  # to merge runs (`one_desk_vs_spread`)
+            summary["latencies_ms"] = result.latencies_ms
         if result.first_error:
             log(f"   {result.errors} errors; first: {result.first_error[:300]}")
         return summary
     finally:
         for client in clients:
             await client.aclose()
+
+
+async def one_desk_vs_spread(server: Server, headers: dict[str, str], seeded: seed.Seeded,
+                             args: argparse.Namespace, dsn: str, w: int) -> dict[str, Any]:
+    """The create load over every desk ("spread") and into the biggest desk ("one_desk"),
+    `args.rounds` runs of each, alternated (and which goes first, too) on one server, so a
+    machine busy with other work weighs on both alike; each merged over its runs."""
+    runs: dict[str, list[dict[str, Any]]] = {"spread": [], "one_desk": []}
+    kinds = [("spread", seeded.desk_ids), ("one_desk", [seeded.big_desk_id])]
+    for i in range(args.rounds):
+        for key, desk_ids in (kinds if i % 2 == 0 else kinds[::-1]):
+            runs[key].append(await http_creates(
+                server, "/v1/tickets", headers, desk_ids, args.concurrency, args.duration,
+                f"api{w}-{key}-{i}", dsn, args.db, latencies=True))
+    return {key: _merged(parts) for key, parts in runs.items()}
+
+
+def _merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Runs of one load as one: counts added, latencies pooled, CPU and waits per run."""
+    ok, errors = sum(p["ok"] for p in parts), sum(p["errors"] for p in parts)
+    duration = sum(p["duration_s"] for p in parts)
+    pooled = [ms for p in parts for ms in p.pop("latencies_ms")]
+    first = next((p["first_error"] for p in parts if p.get("first_error")), None)
+    return {"duration_s": round(duration, 2), "ok": ok, "errors": errors,
+            "per_s": round(ok / duration, 1) if duration else None, **latency_summary(pooled),
+            "first_error": first, "runs": parts,
+            **{k: parts[-1][k] for k in ("client_cpu_pct", "server_cpu_pct", "machine_cpu_pct",
+                                         "machine_cpu_pct_before_load", "postgres_activity")}}
 
 
 # --- list and search --------------------------------------------------------------------------
@@ -431,6 +463,14 @@ def table_rows(r: dict[str, Any]) -> list[list[str]]:
         rows.append([f"create errors ({w}w)", fmt(api.get("errors")),
                      fmt(minimal.get("errors")), "", "0",
                      _met(api.get("errors") == 0 if "errors" in api else None)])
+        # One desk against the 20 desks, alternated on one server (baseline: the 20 desks).
+        one, spread = create.get(f"api_{w}w_one_desk", {}), create.get(f"api_{w}w_spread", {})
+        a, b = one.get("per_s"), spread.get("per_s")
+        rows.append([f"create req/s one desk ({w}w)", fmt(a), fmt(b), _ratio(a, b),
+                     ">= 0.9x 20 desks", _met(a / b >= 0.9 if a is not None and b else None)])
+        a, b = one.get("p99_ms"), spread.get("p99_ms")
+        rows.append([f"create p99 ms one desk ({w}w)", fmt(a), fmt(b), _ratio(a, b),
+                     "<= 1.5x 20 desks", _met(a / b <= 1.5 if a is not None and b else None)])
     raw = create.get("raw_insert", {})
     api1 = _get(create, f"api_{r['config']['workers'][0]}w", "per_s")
     rows.append(["create vs raw INSERT rows/s", fmt(api1), fmt(raw.get("per_s")),
@@ -575,9 +615,26 @@ async def measure_creates(r: dict[str, Any], args: argparse.Namespace, dsn: str,
 
         with step(f"create: minimal app, {w} worker(s)"):
             await guarded(create, f"minimal_{w}w", minimal())
-        with step(f"create: POST /v1/tickets, {w} worker(s)"):
+        with step(f"create: POST /v1/tickets over {len(seeded.desk_ids)} desks, "
+                  f"{w} worker(s)"):
             await guarded(create, f"api_{w}w", api())
-        for key in (f"minimal_{w}w", f"api_{w}w"):
+        # The same load into one desk (the biggest: most companies have one main desk) next to
+        # the 20 desks, alternated on one server: what creates in one desk share (its ticket
+        # numbers) must not serialise them.
+        async def paired(w: int = w) -> dict[str, Any]:
+            async with running(api_server(url, redis_url, w), servers) as server:
+                return await one_desk_vs_spread(server, headers, seeded, args, dsn, w)
+
+        with step(f"create: POST /v1/tickets into one desk ({seeded.big_desk_id}) vs 20 desks, "
+                  f"{args.rounds} rounds each, {w} worker(s)"):
+            await guarded(create, f"desks_{w}w", paired())
+        pairs = create[f"desks_{w}w"]
+        for key in ("spread", "one_desk"):
+            if isinstance(pairs.get(key), dict):
+                create[f"api_{w}w_{key}"] = pairs[key]
+        for key in (f"minimal_{w}w", f"api_{w}w", f"api_{w}w_spread", f"api_{w}w_one_desk"):
+            if key not in create:
+                continue
             if "per_s" in create[key]:
                 c = create[key]
                 log(f"   {key}: {c['per_s']} req/s, p50 {c['p50_ms']} ms, p99 {c['p99_ms']} ms, "
@@ -686,6 +743,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="measure an existing (kept) database without reseeding; implies --keep")
     p.add_argument("--duration", type=float, help="seconds per create run (default 15; quick 5)")
     p.add_argument("--concurrency", type=int, default=20)
+    p.add_argument("--rounds", type=int, default=3,
+                   help="runs each of the one-desk and the 20-desk create load, alternated "
+                        "(default 3)")
     p.add_argument("--workers", default="1,2", help="server worker counts (default 1,2)")
     p.add_argument("--parts", default=",".join(ALL_PARTS),
                    help=f"comma-separated subset of {','.join(ALL_PARTS)}")

@@ -19,6 +19,8 @@ from app.auth.service import create_admin
 from app.core.config import Settings
 from app.main import create_app
 from app.models import Customer, Desk, Event, Ticket
+from app.tickets import service as tickets
+from app.tickets.schemas import TicketCreate
 from tests.conftest import TEST_SECRET, bearer
 from tests.tickets.conftest import ticket_body
 
@@ -194,3 +196,51 @@ async def test_a_create_that_loses_the_race_for_a_new_requester_uses_the_winners
     assert (ticket["requester_id"], customer.name) == (customer.id, "Winner")
     assert ticket["number"] == first["number"] + 1  # no number lost to the attempt
     assert created_events == 0  # this request did not create the customer
+
+
+async def test_a_create_does_not_wait_for_an_uncommitted_create_in_its_desk(
+        own_client, own_engine, own_sessions, committed):
+    """Ticket numbers come from the desk's sequence: nothing a create locks in its desk lasts to
+    its commit, so a second create in the same desk answers while the first is still open, with
+    the next number; a rolled-back create leaves a gap, never a repeated number."""
+    desk_id, headers = committed
+    async with own_sessions() as held:
+        desk = await held.get_one(Desk, desk_id)
+        first = (await tickets.create(held, None, TicketCreate(**ticket_body(desk_id)),
+                                      desk=desk)).number
+        second = asyncio.ensure_future(_created(  # another requester: no row of the first's
+            own_client, headers, desk_id, requester={"email": "bo@acme.example"}))
+        done, _ = await asyncio.wait([second], timeout=10)
+        assert done, "the second create waited for the first one's commit"
+        assert second.result()["number"] == first + 1
+        await held.rollback()  # the first create's number is lost: a gap
+    third = await _created(own_client, headers, desk_id, requester={"email": "cy@acme.example"})
+    assert third["number"] == first + 2
+    async with own_sessions() as s:
+        numbers = (await s.scalars(select(Ticket.number).where(Ticket.desk_id == desk_id)
+                                   .order_by(Ticket.id))).all()
+    assert list(numbers) == [first + 1, first + 2]
+
+
+async def test_simultaneous_creates_and_a_transfer_into_one_desk_never_share_a_number(
+        own_client, own_sessions, committed):
+    desk_id, headers = committed
+    async with own_sessions() as s:
+        other = Desk(name="Concurrency source")
+        s.add(other)
+        await s.commit()
+        other_id = other.id
+    try:
+        moving = await _created(own_client, headers, other_id)
+        made = await asyncio.gather(
+            *(_created(own_client, headers, desk_id, subject=f"Ticket {i}") for i in range(6)),
+            own_client.post(f"/v1/tickets/{moving['id']}/transfer", headers=headers,
+                            json={"desk_id": desk_id}))
+        moved = made[-1]
+        assert moved.status_code == 200, moved.text
+        numbers = [t["number"] for t in made[:-1]] + [moved.json()["number"]]
+        assert sorted(numbers) == list(range(1, 8))
+    finally:
+        async with own_sessions() as s:
+            await s.delete(await s.get_one(Desk, other_id))
+            await s.commit()

@@ -14,6 +14,7 @@ from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
 from app.core.clients import parse_proxies
 from app.core.config import Settings, get_settings
+from app.core.docs import install_docs
 from app.core.errors import install_error_handlers, problem_schemas
 from app.core.heap import freeze_startup_heap
 from app.core.logging import configure_logging
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        docs_url=None,  # install_docs serves both pages with local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.redis = app.state.arq = None
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
                    routing_runs_router, webhooks_router):
         app.include_router(router, prefix="/v1")
     app.include_router(health_public_router)
+    install_docs(app)
 
     install_error_handlers(app)
     app.add_middleware(MethodGuardMiddleware)  # innermost: it reads the routes in place

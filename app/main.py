@@ -15,7 +15,7 @@ from app.auth.router import router as auth_router
 from app.core.clients import parse_proxies
 from app.core.config import Settings, get_settings
 from app.core.docs import install_docs
-from app.core.errors import install_error_handlers, problem_schemas
+from app.core.errors import install_error_handlers
 from app.core.heap import freeze_startup_heap
 from app.core.logging import configure_logging
 from app.core.methods import MethodGuardMiddleware
@@ -24,6 +24,7 @@ from app.core.middleware import (
     MetricsMiddleware,
     SecurityHeadersMiddleware,
 )
+from app.core.openapi import install_openapi, operation_id
 from app.core.resources import Resources
 from app.customers.router import router as customers_router
 from app.desks.router import router as desks_router
@@ -54,7 +55,43 @@ Switchboard is an API-first ticketing backend. Every error is an RFC 9457
 `+json` type too) unless an operation says otherwise: another media type, or none, is a 415. A
 method a path does not serve is a 405 whose `Allow` lists every method it does; a `204` has
 no body and no `Content-Type`.
+Each operation says the scope it needs: `admin` implies every scope, and a `:write`
+scope implies its `:read`.
 """
+
+# Every tag an operation uses, in the order the reference shows them (tests/test_openapi.py).
+TAGS = [
+    {"name": "tickets", "description": "Tickets: create, list and search, update with "
+     "`If-Match`, transfer, comments, history, the board and the CSV export."},
+    {"name": "auth", "description": "Sign in (`POST /v1/auth/token`), who is calling "
+     "(`GET /v1/me`) and API tokens."},
+    {"name": "public", "description": "Unauthenticated endpoints for end users: public forms, "
+     "their submissions and satisfaction surveys (rate-limited per address)."},
+    {"name": "desks", "description": "Desks (standard or sandbox), their members and teams; "
+     "a sandbox desk can be reset."},
+    {"name": "custom fields", "description": "Typed custom fields a desk defines for its "
+     "organizations, customers and tickets."},
+    {"name": "staff", "description": "Staff users and teams (admin only)."},
+    {"name": "organizations", "description": "Customer organizations of a desk, their routing "
+     "actions and domain-based customer claims."},
+    {"name": "customers", "description": "End customers (requesters), CSV import and moves "
+     "between desks."},
+    {"name": "views", "description": "Saved ticket views: named filters, columns and sort."},
+    {"name": "events", "description": "The event feed: every change, in order, with a cursor "
+     "to resume from."},
+    {"name": "forms", "description": "Intake forms: versioned definitions, JSON Schema and "
+     "submissions."},
+    {"name": "surveys", "description": "Satisfaction survey links for a ticket and their "
+     "answers."},
+    {"name": "inbound", "description": "Inbound email (raw RFC 5322 message) becoming tickets "
+     "and comments."},
+    {"name": "attachments", "description": "Files that arrived with tickets."},
+    {"name": "routing", "description": "Routing rules of a desk, their order, dry runs and a "
+     "ticket's routing record."},
+    {"name": "webhooks", "description": "Webhook subscriptions, signed deliveries, retries, "
+     "redelivery and sample payloads."},
+    {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
+]
 
 
 def create_app(settings: Settings | None = None, *, manage_resources: bool = True) -> FastAPI:
@@ -81,6 +118,10 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        openapi_tags=TAGS,
+        servers=[{"url": "/", "description": "This deployment (paths are relative to it)."}],
+        contact={"name": "The operators of this Switchboard deployment"},
+        generate_unique_id_function=operation_id,
         docs_url=None,  # install_docs serves both pages with local assets
         redoc_url=None,
     )
@@ -114,23 +155,8 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     if proxies := parse_proxies(settings.trusted_proxies):
         # Outermost: whatever reads the client address sees the one a trusted proxy named.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
-    _register_problem_schema(app)
+    install_openapi(app)
     return app
-
-
-def _register_problem_schema(app: FastAPI) -> None:
-    """Put `Problem` in components/schemas so every `$ref` to it resolves."""
-    original = app.openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema is None:
-            schema = original()
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.update(problem_schemas())
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_factory() -> FastAPI:  # pragma: no cover - uvicorn --factory entry point

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from openapi_spec_validator import validate
@@ -44,3 +45,38 @@ def test_authenticated_operations_declare_bearer_security():
             secured = bool(operation.get("security"))
             anonymous = path in public or path.startswith("/v1/public/")
             assert secured != anonymous, (method, path)
+
+
+def _operations(spec: dict):
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            yield method, path, operation
+
+
+def test_every_operation_has_a_stable_unique_id_a_summary_and_a_description():
+    spec = _generated()
+    ids = [op["operationId"] for _, _, op in _operations(spec)]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for method, path, operation in _operations(spec):
+        prefix, _, name = operation["operationId"].partition(".")
+        assert prefix == re.sub(r"[^a-z0-9]+", "_", operation["tags"][0]), (method, path)
+        assert re.fullmatch(r"[a-z0-9_]+", name), (method, path)
+        assert operation.get("summary", "").strip(), (method, path)
+        assert operation.get("description", "").strip(), (method, path)
+    assert spec["paths"]["/v1/tickets"]["post"]["operationId"] == "tickets.create_ticket"
+
+
+def test_every_tag_used_is_described_and_the_document_names_servers_and_contact():
+    spec = _generated()
+    described = {t["name"]: t.get("description", "") for t in spec["tags"]}
+    used = {tag for _, _, op in _operations(spec) for tag in op["tags"]}
+    assert used <= set(described), used - set(described)
+    assert all(described[t].strip() for t in used)
+    assert spec["servers"] and all(s["url"] for s in spec["servers"])
+    assert spec["info"]["contact"]["name"]
+
+
+def test_operation_descriptions_name_the_scope_needed():
+    spec = _generated()
+    assert "`tickets:write`" in spec["paths"]["/v1/tickets"]["post"]["description"]
+    assert "no credential" in spec["paths"]["/v1/auth/token"]["post"]["description"]

@@ -10,6 +10,7 @@ scope name.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -191,6 +192,10 @@ async def authenticate(
 Authenticated = Annotated[DeskScope, Depends(authenticate)]
 
 
+# The scope each `requires` dependency checks, for the OpenAPI document (core/openapi.py).
+REQUIRED_SCOPES: dict[Callable[..., Any], Scope] = {}
+
+
 def requires(name: Scope) -> Any:  # a Depends marker (typed Any by FastAPI)
     """A `Depends` that authenticates the caller and checks that it holds `name`."""
 
@@ -199,6 +204,7 @@ def requires(name: Scope) -> Any:  # a Depends marker (typed Any by FastAPI)
         return scope
 
     dependency.__name__ = f"requires_{name.value.replace(':', '_')}"
+    REQUIRED_SCOPES[dependency] = name
     return Depends(dependency)
 
 

@@ -80,3 +80,32 @@ def test_operation_descriptions_name_the_scope_needed():
     spec = _generated()
     assert "`tickets:write`" in spec["paths"]["/v1/tickets"]["post"]["description"]
     assert "no credential" in spec["paths"]["/v1/auth/token"]["post"]["description"]
+
+
+def _errors(operation: dict) -> set[int]:
+    return {int(s) for s in operation["responses"] if s.startswith(("4", "5"))}
+
+
+def test_errors_are_documented_per_operation_only_where_they_can_happen():
+    spec = _generated()
+    paths = spec["paths"]
+    assert _errors(paths["/healthz"]["get"]) == set()
+    assert _errors(paths["/v1/me"]["get"]) == {401, 429}
+    assert _errors(paths["/v1/tickets"]["get"]) == {401, 403, 404, 422, 429}
+    assert _errors(paths["/v1/tickets/{ticket_id}"]["patch"]) == {
+        400, 401, 403, 404, 409, 412, 413, 422, 429}
+    assert _errors(paths["/v1/auth/token"]["post"]) == {401, 413, 422, 429}
+    for method, path, operation in _operations(spec):
+        errors = _errors(operation)
+        where = (method, path, sorted(errors))
+        if "requestBody" not in operation:
+            assert not errors & {400, 413}, where
+        if method == "get":
+            assert not errors & {409, 412, 413}, where
+        if operation.get("security"):
+            assert {401, 429} <= errors, where
+        if "{" in path:
+            assert {404, 422} <= errors, where
+        if not any(p["name"] == "If-Match" for p in operation.get("parameters", [])):
+            assert 412 not in errors, where
+    assert "HTTPValidationError" not in spec["components"]["schemas"]

@@ -22,7 +22,7 @@ router = api_router(tags=["auth"])
 
 @public_router.post(
     "/auth/token", response_model=TokenResponse,
-    responses=problem_responses(401),
+    responses=problem_responses(401, 429),
     summary="OAuth2 password grant for staff (rate-limited per client address and per account)",
 )
 async def issue_token(

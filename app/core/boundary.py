@@ -23,7 +23,6 @@ from app.core.errors import (
     Conflict,
     PreconditionFailed,
     Unprocessable,
-    problem_responses,
     render_any,
 )
 from app.core.principal import authenticate
@@ -108,12 +107,11 @@ async def _send_jobs(request: Request, session: AsyncSession) -> None:
         await jobs.send(request.app.state.arq, pending, queue_name=settings.queue_name)
 
 
-AUTHENTICATED_STATUSES = (400, 401, 403, 404, 413, 422, 429)
-PUBLIC_STATUSES = (400, 404, 413, 422, 429)
-
-
 def api_router(*, authenticated: bool = True, **kwargs: Any) -> APIRouter:
-    """A router whose routes use the transaction boundary and document problem responses.
+    """A router whose routes use the transaction boundary.
+
+    The problem responses each route can answer are documented by core/openapi.py, derived
+    from the route (its body, parameters, credential), not listed per router.
 
     Authenticated by default: the router itself makes every route resolve the caller
     (`authenticate`) before the endpoint runs, so a router cannot become public by where it is
@@ -121,8 +119,6 @@ def api_router(*, authenticated: bool = True, **kwargs: Any) -> APIRouter:
     endpoint, health) only; name such a router `public_router`.
     """
     if not authenticated:
-        return APIRouter(route_class=AppRoute, responses=problem_responses(*PUBLIC_STATUSES),
-                         **kwargs)
+        return APIRouter(route_class=AppRoute, **kwargs)
     dependencies = [Depends(authenticate), *kwargs.pop("dependencies", ())]
-    return APIRouter(route_class=AppRoute, responses=problem_responses(*AUTHENTICATED_STATUSES),
-                     dependencies=dependencies, **kwargs)
+    return APIRouter(route_class=AppRoute, dependencies=dependencies, **kwargs)

@@ -75,7 +75,7 @@ async def get_public_schema(slug: SlugPath, session: Session) -> dict[str, Any]:
 
 @public_router.post("/forms/{slug}/submissions", status_code=status.HTTP_201_CREATED,
              response_model=SubmissionAccepted, openapi_extra={"requestBody": SUBMISSION_BODY},
-             responses=problem_responses(409))
+             responses=problem_responses(409, 429))
 async def submit_form(slug: SlugPath, request: Request, session: Session) -> SubmissionAccepted:
     """Submit answers: `{key: value}` as the form's schema describes. A ticket form finds or
     creates the requester and opens a ticket (`source: web_form`); the answer is its number.
@@ -100,7 +100,7 @@ async def get_survey(token: TokenPath, request: Request, session: Session) -> Pu
 
 
 @public_router.post("/surveys/{token}", status_code=status.HTTP_201_CREATED, response_model=SurveyThanks,
-             responses=problem_responses(409, 410))
+             responses=problem_responses(409, 410, 429))
 async def answer_survey(token: TokenPath, payload: SurveyAnswer, request: Request,
                         session: Session) -> SurveyThanks:
     """Rate the ticket 1–5 with an optional comment, once (a second answer → 409)."""

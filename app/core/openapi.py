@@ -4,7 +4,8 @@ FastAPI writes each operation from its signature; this module adds what it canno
 mechanically from the route in one place so a new route is documented like its neighbours:
 a stable `operationId` (`<tag>.<function>`, what generated clients name their methods), the
 access a route needs (its scope) in its description, the problem responses it can answer
-(only those), and the `Problem` schema every error refers to. tests/test_openapi.py checks
+(only those), the headers requests may send and responses carry, and the `Problem` schema
+every error refers to. tests/test_openapi.py checks
 the result for every operation.
 """
 
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from app.core import idempotency
 from app.core.errors import PROBLEM_CONTENT, problem_schemas
 from app.core.principal import REQUIRED_SCOPES, authenticate
 
@@ -111,6 +113,7 @@ def install_openapi(app: FastAPI) -> None:
                     for method in route.methods or ():
                         operation = schema["paths"][route.path_format][method.lower()]
                         _complete(route, method.lower(), operation, schema)
+            _document_headers(schema)
             _drop_unused_validation_schemas(schema)
             app.openapi_schema = schema
         return app.openapi_schema
@@ -138,3 +141,80 @@ def _drop_unused_validation_schemas(schema: dict[str, Any]) -> None:
     for name in ("HTTPValidationError", "ValidationError"):
         if f"#/components/schemas/{name}\"" not in text:
             schema["components"]["schemas"].pop(name, None)
+
+
+def _header(description: str, type_: str = "string", example: Any = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": type_}
+    return {"description": description, "schema": schema,
+            **({"example": example} if example is not None else {})}
+
+
+HEADERS = {
+    "X-Request-ID": _header("The request's id (yours if you sent a valid `X-Request-ID`); "
+                            "problem documents carry it as `request_id`.",
+                            example="7d0b8a3c2f3e4f6a9b1c0d2e3f4a5b6c"),
+    "RateLimit-Limit": _header("Requests allowed per window for this credential.", "integer",
+                               120),
+    "RateLimit-Remaining": _header("Requests left in the current window.", "integer", 119),
+    "RateLimit-Reset": _header("Seconds until the window resets.", "integer", 42),
+    "Retry-After": _header("Seconds to wait before trying again.", "integer", 42),
+    "ETag": _header("The version of the resource; send it back as `If-Match` to update it "
+                    "only if nobody changed it since.", example='"3"'),
+    "Location": _header("Where the created resource lives.", example="/v1/tickets/42"),
+    "Idempotent-Replayed": _header("`true` when this is the stored answer to an earlier "
+                                   "request with the same `Idempotency-Key`.", example="true"),
+}
+
+IDEMPOTENCY_KEY = {
+    "name": idempotency.HEADER, "in": "header", "required": False,
+    "description": "Makes a retry safe: the same key and body within 24 h answer the first "
+                   "response again (with `Idempotent-Replayed: true`); the same key with another "
+                   "body is 422; while the first request runs, 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+    "example": "3f1c5e0a-8d44-4d55-9a3b-6a1f0f2b7c11",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+def _document_headers(schema: dict[str, Any]) -> None:
+    """Request headers (`Idempotency-Key`) and response headers, from each operation's facts:
+    every answer has `X-Request-ID`; a rate-limited one (it documents 429) `RateLimit-*`, and
+    its 429 `Retry-After`; an authenticated POST honours `Idempotency-Key` and its answers may
+    be `Idempotent-Replayed`; its 201 has `Location`; a resource whose PATCH takes `If-Match`
+    answers its GET, PATCH and creating POST with an `ETag`."""
+    schema["components"]["headers"] = HEADERS
+    schema["components"].setdefault("parameters", {})["IdempotencyKey"] = IDEMPOTENCY_KEY
+    paths = schema["paths"]
+    versioned = {path for path, ops in paths.items()
+                 if any(p.get("name") == "If-Match" for p in ops.get("patch", {}).get("parameters", []))}
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            authenticated = bool(operation.get("security"))
+            keyed = authenticated and method == "post"
+            if keyed:
+                operation.setdefault("parameters", []).append(
+                    {"$ref": "#/components/parameters/IdempotencyKey"})
+            created_versioned = any(p.startswith(path + "/{") and p.count("/") == path.count("/") + 1
+                                    for p in versioned)
+            for status, response in operation["responses"].items():
+                headers: dict[str, Any] = {"X-Request-ID": _ref("X-Request-ID")}
+                # 401, and the 400/413 FastAPI and the body limit answer before any dependency
+                # runs, come before the rate limit and the key are read.
+                early = status in {"400", "401", "413"}
+                if "429" in operation["responses"] and not early:
+                    headers |= {n: _ref(n) for n in
+                                ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")}
+                if status == "429":
+                    headers["Retry-After"] = _ref("Retry-After")
+                if keyed and not early and status not in {"409", "429"}:
+                    headers["Idempotent-Replayed"] = _ref("Idempotent-Replayed")
+                if keyed and status == "201":
+                    headers["Location"] = _ref("Location")
+                if status in {"200", "201"} and (
+                        (path in versioned and method in {"get", "patch"})
+                        or (method == "post" and status == "201" and created_versioned)):
+                    headers["ETag"] = _ref("ETag")
+                response["headers"] = {**response.get("headers", {}), **headers}

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import Response, status
 
 from app.core.boundary import api_router
-from app.core.concurrency import IfMatch, set_etag
+from app.core.concurrency import IfMatch, set_created, set_etag
 from app.core.db import Session
 from app.core.errors import problem_responses
 from app.core.ids import PathId
@@ -21,7 +21,7 @@ router = api_router(tags=["staff"])
 async def create_user(payload: UserCreate, session: Session, _: AdminScope,
                       response: Response) -> UserRead:
     user = await service.create_user(session, payload)
-    response.headers["Location"] = f"/v1/users/{user.id}"
+    set_created(response, f"/v1/users/{user.id}", user.version)
     return UserRead.model_validate(user)
 
 

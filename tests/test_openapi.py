@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from app.core.config import Settings
@@ -109,3 +110,25 @@ def test_errors_are_documented_per_operation_only_where_they_can_happen():
         if not any(p.get("name") == "If-Match" for p in operation.get("parameters", [])):
             assert 412 not in errors, where
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+def test_every_schema_has_an_example_that_it_accepts():
+    spec = _generated()
+    wrong = {}
+    for name, schema in spec["components"]["schemas"].items():
+        assert schema.get("examples"), name
+        validator = Draft202012Validator({"$ref": f"#/components/schemas/{name}",
+                                          "components": spec["components"]})
+        for example in schema["examples"]:
+            errors = [e.message for e in validator.iter_errors(example)]
+            if errors:
+                wrong[name] = errors[:3]
+    assert not wrong, wrong
+
+
+def test_every_json_request_body_shows_an_example():
+    for method, path, operation in _operations(_generated()):
+        content = operation.get("requestBody", {}).get("content", {})
+        if "application/json" in content:
+            media = content["application/json"]
+            assert "example" in media or "example" in media["schema"], (method, path)

@@ -26,7 +26,9 @@ class MeRead(BaseModel):
 
 
 class ApiTokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Zapier", "scopes": ["tickets:read", "events:read"], "desk_ids": [1]},
+    ]})
 
     name: str = Field(min_length=1, max_length=200, examples=["Zapier"])
     scopes: list[Scope] = Field(min_length=1, examples=[["tickets:read", "events:read"]])

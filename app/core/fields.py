@@ -67,7 +67,12 @@ class Option(BaseModel):
 class FieldSpec(BaseModel):
     """One typed field. `min`/`max` bound numbers, dates and datetimes (as ISO strings)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"key": "plan",
+         "label": "Plan",
+         "type": "select",
+         "options": [{"value": "free", "label": "Free"}, {"value": "pro", "label": "Pro"}]},
+    ]})
 
     key: str = Field(pattern=KEY_PATTERN, examples=["plan"])
     label: Text = Field(min_length=1, max_length=200, examples=["Plan"])

@@ -4,8 +4,8 @@ FastAPI writes each operation from its signature; this module adds what it canno
 mechanically from the route in one place so a new route is documented like its neighbours:
 a stable `operationId` (`<tag>.<function>`, what generated clients name their methods), the
 access a route needs (its scope) in its description, the problem responses it can answer
-(only those), the headers requests may send and responses carry, and the `Problem` schema
-every error refers to. tests/test_openapi.py checks
+(only those), the headers requests may send and responses carry, an example for every schema, and the
+`Problem` schema every error refers to. tests/test_openapi.py checks
 the result for every operation.
 """
 
@@ -114,6 +114,7 @@ def install_openapi(app: FastAPI) -> None:
                         operation = schema["paths"][route.path_format][method.lower()]
                         _complete(route, method.lower(), operation, schema)
             _document_headers(schema)
+            _add_examples(schema)
             _drop_unused_validation_schemas(schema)
             app.openapi_schema = schema
         return app.openapi_schema
@@ -218,3 +219,69 @@ def _document_headers(schema: dict[str, Any]) -> None:
                         or (method == "post" and status == "201" and created_versioned)):
                     headers["ETag"] = _ref("ETag")
                 response["headers"] = {**response.get("headers", {}), **headers}
+
+
+# What a generated example shows for a string of a given format (tests/test_openapi.py checks
+# every example against its schema).
+STRING_FORMATS = {"date-time": "2026-01-15T09:30:00Z", "date": "2026-01-15",
+                  "email": "ana@acme.example", "uri": "https://hooks.example.com/switchboard",
+                  "uuid": "3f1c5e0a-8d44-4d55-9a3b-6a1f0f2b7c11", "duration": "PT1H"}
+
+
+def example_of(node: dict[str, Any], schemas: dict[str, Any], depth: int = 0) -> Any:
+    """An instance of a JSON Schema node: its own example, else one built from its parts.
+
+    Request bodies carry hand-written examples on their models (a test posts each one); the
+    schemas clients only receive get one generated here, so every schema shows an instance."""
+    if "$ref" in node:
+        target = schemas[node["$ref"].rpartition("/")[2]]
+        return example_of(target, schemas, depth + 1) if depth < 8 else None
+    for key in ("examples", "example"):
+        if node.get(key) not in (None, []):
+            value = node[key]
+            return value[0] if key == "examples" and isinstance(value, list) else value
+    if "const" in node:
+        return node["const"]
+    if node.get("enum"):
+        return node["enum"][0]
+    if node.get("default") is not None:
+        return node["default"]
+    for key in ("anyOf", "oneOf", "allOf"):
+        branches = [b for b in node.get(key, []) if b.get("type") != "null"]
+        if branches:
+            return example_of(branches[0], schemas, depth)
+        if key in node:
+            return None
+    kind = node.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    if kind == "object" or "properties" in node:
+        return {name: example_of(prop, schemas, depth + 1)
+                for name, prop in node.get("properties", {}).items()}
+    if kind == "array":
+        items = node.get("items")
+        return [example_of(items, schemas, depth + 1)] if items and depth < 8 else []
+    if kind == "string":
+        return STRING_FORMATS.get(node.get("format", ""), "string")
+    if kind == "integer":
+        return max(1, node.get("minimum", 1))
+    if kind == "number":
+        return max(1.5, node.get("minimum", 1.5))
+    if kind == "boolean":
+        return True
+    return None
+
+
+def _add_examples(schema: dict[str, Any]) -> None:
+    """An example on every component schema (its model's own, else a generated one), and each
+    request body's first example on its media type, which is what Swagger UI's "Try it out"
+    sends."""
+    schemas = schema["components"]["schemas"]
+    for component in schemas.values():
+        if not component.get("examples"):
+            component["examples"] = [example_of({**component, "examples": None}, schemas)]
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                if "example" not in media and "$ref" in media.get("schema", {}):
+                    media["example"] = example_of(media["schema"], schemas)

@@ -58,7 +58,12 @@ def normalize_email(raw: str) -> str:
 
 
 class CustomerCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"desk_id": 1,
+         "email": "ana@acme.example",
+         "name": "Ana Lima",
+         "phone": "+49 30 1234567"},
+    ]})
 
     desk_id: Id
     email: Email = Field(description="Unique per desk, case-insensitively (stored lower-case).")
@@ -72,7 +77,9 @@ class CustomerCreate(BaseModel):
 class CustomerUpdate(BaseModel):
     """Only the fields sent change; `organization_id: null` removes the organization."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Ana Lima-Souza", "phone": "+49 30 7654321"},
+    ]})
 
     email: Email | None = None
     name: Text | None = Field(None, max_length=200)
@@ -98,7 +105,9 @@ class CustomerRead(BaseModel):
 
 
 class CustomerTransfer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"desk_id": 2, "move_open_tickets": True},
+    ]})
 
     desk_id: Id = Field(description="The desk to move the customer to.")
     move_open_tickets: bool = Field(

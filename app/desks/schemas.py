@@ -72,7 +72,11 @@ class DeskSettings(BaseModel):
 
 
 class DeskCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Berlin office",
+         "description": "Walk-in and phone support.",
+         "settings": {"time_zone": "Europe/Berlin", "default_priority": "normal"}},
+    ]})
 
     name: Text = Field(min_length=1, max_length=200, examples=["Berlin office"])
     kind: DeskKind = Field(DeskKind.standard, description="Fixed at creation.")
@@ -81,7 +85,10 @@ class DeskCreate(BaseModel):
 
 
 class DeskUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"description": "Walk-in, phone and mail support.",
+         "settings": {"time_zone": "Europe/Berlin"}},
+    ]})
 
     name: Text | None = Field(None, min_length=1, max_length=200)
     description: Text | None = Field(None, max_length=2000)
@@ -106,7 +113,9 @@ class DeskRead(BaseModel):
 
 
 class MemberPut(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"role": "agent"},
+    ]})
 
     role: MemberRole = MemberRole.agent
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path, Response, status
+from pydantic import ConfigDict
 
 from app.core.boundary import api_router
 from app.core.db import Session
@@ -21,6 +22,12 @@ router = api_router(tags=["custom fields"])
 
 
 class FieldRead(FieldSpec):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": 7, "desk_id": 1, "created_at": "2026-01-15T09:30:00Z", "key": "plan",
+         "label": "Plan", "type": "select", "help": "", "required": False,
+         "options": [{"value": "free", "label": "Free"}, {"value": "pro", "label": "Pro"}]},
+    ]})
+
     id: int
     desk_id: int
     created_at: datetime

@@ -82,7 +82,12 @@ Fields = Annotated[list[FormField], Field(max_length=MAX_FIELDS), AfterValidator
 
 
 class FormCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"desk_id": 1,
+         "name": "Contact us",
+         "slug": "contact-us",
+         "description": "We answer within a day."},
+    ]})
 
     desk_id: Id
     name: Name = Field(examples=["Contact us"])
@@ -99,7 +104,9 @@ class FormCreate(BaseModel):
 class FormUpdate(BaseModel):
     """Only the members sent change. A change of a published form's fields makes a new version."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Contact support", "description": "We answer within a working day."},
+    ]})
 
     name: Name | None = None
     slug: Slug | None = None
@@ -178,7 +185,9 @@ class SurveyLink(BaseModel):
 
 
 class SurveyAnswer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"rating": 5, "comment": "Fast and friendly."},
+    ]})
 
     rating: int = Field(ge=1, le=5, description="1 (bad) to 5 (great).")
     comment: PlainText = Field("", max_length=5000)

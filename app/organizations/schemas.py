@@ -19,7 +19,12 @@ def _unique(domains: list[str]) -> list[str]:
 
 
 class OrganizationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"desk_id": 1,
+         "name": "Acme Inc.",
+         "domains": ["acme.example"],
+         "notes": "Key account."},
+    ]})
 
     desk_id: Id
     name: Text = Field(min_length=1, max_length=200, examples=["Acme Inc."])
@@ -42,7 +47,9 @@ class OrganizationCreate(BaseModel):
 
 
 class OrganizationUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"notes": "Key account since 2024.", "shared_tickets": True},
+    ]})
 
     name: Text | None = Field(None, min_length=1, max_length=200)
     domains: list[Domain] | None = Field(None, max_length=100, description="Replaces the list.")
@@ -76,7 +83,9 @@ class OrganizationRead(BaseModel):
 
 
 class OrganizationTransfer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"desk_id": 2},
+    ]})
 
     desk_id: Id = Field(description="The desk to move the organization, its customers and their "
                                      "open tickets to.")

@@ -27,7 +27,13 @@ ACTIONS_EXAMPLE = [{"type": "assign_team", "value": 3}, {"type": "set_priority",
 
 
 class RuleCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"desk_id": 1,
+         "name": "Invoices are high priority",
+         "conditions": {"any": [{"field": "subject", "op": "contains", "value": "invoice"}]},
+         "actions": [{"type": "set_priority", "value": "high"},
+                     {"type": "add_tags", "value": ["billing"]}]},
+    ]})
 
     desk_id: Id
     name: Text = Field(min_length=1, max_length=200, examples=["Acme billing to finance"])
@@ -45,7 +51,11 @@ class RuleCreate(BaseModel):
 class RuleUpdate(BaseModel):
     """Only the fields sent change; `conditions` and `actions` are replaced whole."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Invoices are urgent",
+         "enabled": True,
+         "actions": [{"type": "set_priority", "value": "urgent"}]},
+    ]})
 
     name: Text | None = Field(None, min_length=1, max_length=200)
     position: int | None = Field(None, ge=0, le=MAX_POSITION)
@@ -79,7 +89,9 @@ class RuleRead(BaseModel):
 
 
 class RuleReorder(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"desk_id": 1, "rule_ids": [3, 1, 2]},
+    ]})
 
     desk_id: Id
     rule_ids: list[Id] = Field(min_length=1, max_length=1000,

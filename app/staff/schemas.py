@@ -10,7 +10,9 @@ from app.models import UserRole
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"email": "ana@staff.example", "name": "Ana Lima", "role": "agent"},
+    ]})
 
     email: EmailStr = Field(examples=["ana@acme.example"])
     name: Text = Field(min_length=1, max_length=200, examples=["Ana Lima"])
@@ -22,7 +24,9 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Ana Lima-Souza"},
+    ]})
 
     name: Text | None = Field(None, min_length=1, max_length=200)
     role: UserRole | None = None
@@ -46,7 +50,9 @@ class UserRead(BaseModel):
 
 
 class TeamCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Tier 2", "description": "Escalations."},
+    ]})
 
     name: Text = Field(min_length=1, max_length=200, examples=["Tier 2"])
     description: Text = Field("", max_length=2000)

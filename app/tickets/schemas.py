@@ -71,7 +71,14 @@ class RequesterIn(BaseModel):
 
 
 class TicketCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"desk_id": 1,
+         "subject": "Printer on fire",
+         "description": "Smoke from tray 2.",
+         "requester": {"email": "ana@acme.example", "name": "Ana Lima"},
+         "priority": "high",
+         "tags": ["hardware"]},
+    ]})
 
     desk_id: Id
     subject: Text = Field(min_length=1, max_length=250, examples=["Printer on fire"],
@@ -109,7 +116,9 @@ class TicketCreate(BaseModel):
 class TicketUpdate(BaseModel):
     """Only the fields sent change; null clears type, assignee_id, team_id and due_at."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"status": "open", "priority": "urgent", "tags": ["hardware", "escalated"]},
+    ]})
 
     subject: Text | None = Field(None, min_length=1, max_length=250, description=PLAIN_TEXT)
     description: Text | None = Field(None, max_length=65_536, description=PLAIN_TEXT)
@@ -164,13 +173,17 @@ class TicketRead(BaseModel):
 
 
 class TicketTransfer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"desk_id": 2},
+    ]})
 
     desk_id: Id
 
 
 class CommentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"body": "We are sending a technician.", "public": True},
+    ]})
 
     body: Text = Field(min_length=1, max_length=65_536, description=PLAIN_TEXT)
     public: bool = Field(True, description="false: an internal note, never shown to customers.")

@@ -20,7 +20,12 @@ class ViewFilters(TicketFilters):
 
 
 class ViewCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"desk_id": 1,
+         "name": "Urgent, unassigned",
+         "filters": {"priority": ["urgent"], "status": ["new", "open"]},
+         "sort": "-created_at"},
+    ]})
 
     desk_id: Id
     name: Text = Field(min_length=1, max_length=200, examples=["Urgent, unassigned"])

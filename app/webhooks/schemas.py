@@ -41,7 +41,11 @@ def _events(value: list[EventType] | None) -> list[EventType] | None:
 
 
 class WebhookCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"url": "https://hooks.example.com/switchboard",
+         "events": ["ticket.created", "comment.created"],
+         "description": "Zapier: new tickets to Slack"},
+    ]})
 
     url: Text = Field(min_length=1, max_length=2048, description=URL_DESCRIPTION,
                       examples=["https://hooks.example.com/switchboard"])
@@ -59,7 +63,9 @@ class WebhookCreate(BaseModel):
 class WebhookUpdate(BaseModel):
     """Only the fields sent change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"events": ["ticket.created", "ticket.updated"]},
+    ]})
 
     url: Text | None = Field(None, min_length=1, max_length=2048, description=URL_DESCRIPTION)
     events: list[EventType] | None = Field(None, min_length=1, max_length=len(EventType),

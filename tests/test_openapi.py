@@ -132,3 +132,10 @@ def test_every_json_request_body_shows_an_example():
         if "application/json" in content:
             media = content["application/json"]
             assert "example" in media or "example" in media["schema"], (method, path)
+
+
+def test_no_two_schemas_share_a_title():
+    titles: dict[str, list[str]] = {}
+    for name, schema in _generated()["components"]["schemas"].items():
+        titles.setdefault(schema.get("title", name), []).append(name)
+    assert not {t: names for t, names in titles.items() if len(names) > 1}

@@ -115,6 +115,7 @@ def install_openapi(app: FastAPI) -> None:
                         _complete(route, method.lower(), operation, schema)
             _document_headers(schema)
             _add_examples(schema)
+            _distinct_titles(schema)
             _drop_unused_validation_schemas(schema)
             app.openapi_schema = schema
         return app.openapi_schema
@@ -285,3 +286,12 @@ def _add_examples(schema: dict[str, Any]) -> None:
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 if "example" not in media and "$ref" in media.get("schema", {}):
                     media["example"] = example_of(media["schema"], schemas)
+
+
+def _distinct_titles(schema: dict[str, Any]) -> None:
+    """A model read and written differently is two components, `X-Input` and `X-Output`, both
+    titled `X`; client generators name classes by title, so openapi-python-client kept one and
+    dropped what referred to the other (ViewRead). Each gets the title of its own name."""
+    for name, component in schema["components"]["schemas"].items():
+        if name.endswith(("-Input", "-Output")):
+            component["title"] = name.replace("-", "")

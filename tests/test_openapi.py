@@ -139,3 +139,13 @@ def test_no_two_schemas_share_a_title():
     for name, schema in _generated()["components"]["schemas"].items():
         titles.setdefault(schema.get("title", name), []).append(name)
     assert not {t: names for t, names in titles.items() if len(names) > 1}
+
+
+def test_request_schemas_state_defaults_in_words_so_generators_keep_fields_optional():
+    spec = _generated()
+    ticket_create = spec["components"]["schemas"]["TicketCreate"]["properties"]
+    assert "default" not in ticket_create["status"]
+    assert "Default: `\"new\"`." in ticket_create["status"]["description"]
+    for name in ("ApiTokenCreate", "UserCreate", "WebhookCreate", "FormCreate", "RuleCreate"):
+        properties = spec["components"]["schemas"][name]["properties"]
+        assert not [p for p, v in properties.items() if "default" in v], name

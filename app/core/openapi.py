@@ -116,6 +116,7 @@ def install_openapi(app: FastAPI) -> None:
             _document_headers(schema)
             _add_examples(schema)
             _distinct_titles(schema)
+            _request_defaults_in_words(schema)
             _drop_unused_validation_schemas(schema)
             app.openapi_schema = schema
         return app.openapi_schema
@@ -295,3 +296,42 @@ def _distinct_titles(schema: dict[str, Any]) -> None:
     for name, component in schema["components"]["schemas"].items():
         if name.endswith(("-Input", "-Output")):
             component["title"] = name.replace("-", "")
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            yield ref.rpartition("/")[2]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _request_defaults_in_words(schema: dict[str, Any]) -> None:
+    """Fields a client may leave out must not look required to client generators.
+
+    openapi-typescript (default options) types a property with a `default` as required unless
+    it is written inside the request body itself, so every create call had to send
+    `sandbox`, `description`, `role`… The schemas a request body reaches keep their defaults
+    in words ("Default: `false`.") instead of as `default` (an annotation only in JSON
+    Schema: the server applies them either way). scripts/clients/run checks this."""
+    schemas = schema["components"]["schemas"]
+    pending = [name for operations in schema["paths"].values()
+               for operation in operations.values()
+               for name in _refs(operation.get("requestBody", {}))]
+    reached: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name not in reached:
+            reached.add(name)
+            pending.extend(_refs(schemas[name]))
+    for name in reached:
+        for prop in schemas[name].get("properties", {}).values():
+            if "default" in prop:
+                value = json.dumps(prop.pop("default"), ensure_ascii=False)
+                words = f"Default: `{value}`."
+                prop["description"] = f"{prop['description']} {words}" if prop.get(
+                    "description") else words

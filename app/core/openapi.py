@@ -61,7 +61,7 @@ def error_statuses(route: Any, method: str, operation: dict[str, Any],
     """The 4xx a route can answer, from what it takes and who may call it.
 
     - a body: 413 (over the size limit) and 422; a JSON body also 400 (malformed JSON)
-    - any parameter or body: 422 (validation)
+    - any parameter or body: 422 (validation); a `cursor`: 400 (unreadable)
     - a path parameter, or a `desk_id` in the query or body: 404 (missing or another desk's)
     - a credential: 401, 429 (per-credential rate limit); a scope: 403
     - an authenticated write: 409 (a concurrent request with its Idempotency-Key, or a lost
@@ -78,6 +78,8 @@ def error_statuses(route: Any, method: str, operation: dict[str, Any],
             statuses.add(400)
     if params:
         statuses.add(422)
+    if any(p["in"] == "query" and p["name"] == "cursor" for p in params):
+        statuses.add(400)
     body_fields: set[str] = set()
     for media in content.values():
         ref = media.get("schema", {}).get("$ref", "")

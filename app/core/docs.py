@@ -10,7 +10,11 @@ added last so they cost the API's hot paths no route match (tests/test_docs.py).
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -24,18 +28,21 @@ def install_docs(app: FastAPI, *, docs_url: str = "/docs", redoc_url: str = "/re
     def asset(request: Request, name: str) -> str:
         return f"{request.scope.get('root_path', '')}{ASSETS_URL}/{name}"
 
-    @app.get(docs_url, include_in_schema=False)
+    # Plain Starlette routes, as FastAPI's own docs routes are: no dependencies, no boundary.
     async def swagger_ui(request: Request) -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=f"{request.scope.get('root_path', '')}{openapi_url}",
             title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
             swagger_js_url=asset(request, "swagger-ui-bundle.js"),
             swagger_css_url=asset(request, "swagger-ui.css"),
             swagger_favicon_url=asset(request, "favicon.png"),
             swagger_ui_parameters=app.swagger_ui_parameters,
         )
 
-    @app.get(redoc_url, include_in_schema=False)
+    async def oauth2_redirect(request: Request) -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
     async def redoc(request: Request) -> HTMLResponse:
         return get_redoc_html(
             openapi_url=f"{request.scope.get('root_path', '')}{openapi_url}",
@@ -45,4 +52,8 @@ def install_docs(app: FastAPI, *, docs_url: str = "/docs", redoc_url: str = "/re
             with_google_fonts=False,
         )
 
+    app.add_route(docs_url, swagger_ui, include_in_schema=False)
+    if app.swagger_ui_oauth2_redirect_url:
+        app.add_route(app.swagger_ui_oauth2_redirect_url, oauth2_redirect, include_in_schema=False)
+    app.add_route(redoc_url, redoc, include_in_schema=False)
     app.mount(ASSETS_URL, StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")

@@ -152,3 +152,21 @@ def test_request_schemas_state_defaults_in_words_so_generators_keep_fields_optio
     for name in ("ApiTokenCreate", "UserCreate", "WebhookCreate", "FormCreate", "RuleCreate"):
         properties = spec["components"]["schemas"][name]["properties"]
         assert not [p for p, v in properties.items() if "default" in v], name
+
+
+def _enum_of(node: dict, schemas: dict) -> list | None:
+    if "$ref" in node:
+        return _enum_of(schemas[node["$ref"].rpartition("/")[2]], schemas)
+    if "items" in node:
+        return _enum_of(node["items"], schemas)
+    return node.get("enum")
+
+
+def test_response_fields_keep_the_enums_their_requests_have():
+    schemas = _generated()["components"]["schemas"]
+    for schema, field in [("TicketRead", "source"), ("RoutedTicket", "source"),
+                          ("EventRead", "type"), ("WebhookRead", "events"),
+                          ("WebhookCreated", "events"), ("ApiTokenRead", "scopes"),
+                          ("ApiTokenCreated", "scopes"), ("MeRead", "scopes"),
+                          ("ViewRead", "columns")]:
+        assert _enum_of(schemas[schema]["properties"][field], schemas), (schema, field)

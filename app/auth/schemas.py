@@ -20,7 +20,7 @@ class MeRead(BaseModel):
     kind: Literal["user", "api_token"]
     id: int
     name: str
-    scopes: list[str] = Field(examples=[["tickets:write", "desks:read"]])
+    scopes: list[Scope] = Field(examples=[["tickets:write", "desks:read"]])
     desk_ids: list[int] | None = Field(description="Null: every desk.")
     sandbox: bool = False
 
@@ -47,7 +47,7 @@ class ApiTokenRead(BaseModel):
     id: int
     name: str
     prefix: str = Field(description="The first characters of the secret, to recognise it.")
-    scopes: list[str]
+    scopes: list[Scope]
     desk_ids: list[int] | None
     sandbox: bool
     expires_at: datetime | None

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.outbox import EventType
+
 
 class EventRead(BaseModel):
     """The envelope of the feed, of a ticket's history and of every webhook body."""
@@ -14,7 +16,7 @@ class EventRead(BaseModel):
     id: int = Field(description="Unique; pass the last one seen as `after`. The feed runs in "
                                 "commit-safe order (by writing transaction, then id), so ids "
                                 "of different changes need not increase.")
-    type: str = Field(examples=["ticket.updated"])
+    type: EventType = Field(examples=["ticket.updated"])
     desk_id: int | None
     created_at: datetime
     actor: dict[str, Any] = Field(examples=[{"kind": "user", "id": 3, "name": "Ana"}])

@@ -164,7 +164,7 @@ class RoutedTicket(BaseModel):
     description: str
     requester_email: str | None
     organization_id: int | None
-    source: str
+    source: TicketSource
     form_id: int | None
     priority: Priority
     status: TicketStatus

@@ -154,7 +154,7 @@ class TicketRead(BaseModel):
     tags: list[str]
     custom_fields: dict[str, Any]
     due_at: datetime | None
-    source: str
+    source: TicketSource
     form_id: int | None = Field(description="The web form it was submitted through, if any.")
     routing_state: Literal["pending", "done", "failed"] = Field(
         description="Whether routing has run; its end alone moves neither `version` nor "

@@ -48,7 +48,7 @@ class ViewRead(BaseModel):
     desk_id: int
     name: str
     filters: ViewFilters
-    columns: list[str]
+    columns: list[ExportColumn]  # type: ignore[valid-type]
     sort: TicketSort
     owner_kind: str
     owner_id: int | None

@@ -14,7 +14,7 @@ from app.core.text import Text
 # shows, and `*` for every type.
 UNSUBSCRIBABLE = frozenset({outbox.EventType.survey_answered})
 EventType = StrEnum(  # type: ignore[misc]  # members from the catalogue, not literals
-    "EventType", [("all", "*")] + [(t.name, t.value) for t in outbox.EventType
+    "WebhookEventType", [("all", "*")] + [(t.name, t.value) for t in outbox.EventType
                                    if t not in UNSUBSCRIBABLE])
 EventType.__doc__ = "What a webhook may subscribe to; `*` is every type."
 
@@ -83,7 +83,7 @@ class WebhookRead(BaseModel):
 
     id: int
     url: str
-    events: list[str]
+    events: list[EventType]
     desk_ids: list[int] | None = Field(description="Null: every desk.")
     description: str
     include_internal: bool

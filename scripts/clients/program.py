@@ -25,7 +25,6 @@ from switchboard_client.models import (
     CustomerCreate,
     DeskCreate,
     DeskRead,
-    EventType,
     FieldSpec,
     FieldType,
     FormCreate,
@@ -43,6 +42,7 @@ from switchboard_client.models import (
     ViewCreate,
     ViewRead,
     WebhookCreate,
+    WebhookEventType,
 )
 
 
@@ -74,7 +74,7 @@ def create_each(base_url: str, token: str) -> list[int]:
         routing_create_rule.sync(client=client, body=RuleCreate(desk_id=desk.id, name="Rule")),
         webhooks_subscribe.sync(client=client, body=WebhookCreate(
             url="https://hooks.example.com/x",
-            events=[EventType.TICKET_CREATED])),
+            events=[WebhookEventType.TICKET_CREATED])),
         auth_create_api_token.sync(client=client, body=ApiTokenCreate(
             name="Zapier", scopes=[Scope.TICKETSREAD])),
         custom_fields_create_ticket_field.sync(desk_id=desk.id, client=client, body=FieldSpec(

@@ -60,7 +60,8 @@ def error_statuses(route: Any, method: str, operation: dict[str, Any],
                    schemas: dict[str, Any]) -> set[int]:
     """The 4xx a route can answer, from what it takes and who may call it.
 
-    - a body: 413 (over the size limit) and 422; a JSON body also 400 (malformed JSON)
+    - a body: 413 (over the size limit) and 422; a JSON body also 400 (malformed JSON) and
+      415 (another media type: core/methods.py)
     - any parameter or body: 422 (validation); a `cursor`: 400 (unreadable)
     - a path parameter, or a `desk_id` in the query or body: 404 (missing or another desk's)
     - a credential: 401, 429 (per-credential rate limit); a scope: 403
@@ -75,7 +76,7 @@ def error_statuses(route: Any, method: str, operation: dict[str, Any],
     if content:
         statuses |= {413, 422}
         if "application/json" in content:
-            statuses.add(400)
+            statuses |= {400, 415}
     if params:
         statuses.add(422)
     if any(p["in"] == "query" and p["name"] == "cursor" for p in params):
@@ -206,9 +207,9 @@ def _document_headers(schema: dict[str, Any]) -> None:
                                     for p in versioned)
             for status, response in operation["responses"].items():
                 headers: dict[str, Any] = {"X-Request-ID": _ref("X-Request-ID")}
-                # 401, and the 400/413 FastAPI and the body limit answer before any dependency
-                # runs, come before the rate limit and the key are read.
-                early = status in {"400", "401", "413"}
+                # 401, and the 400/413/415 FastAPI and the middleware answer before any
+                # dependency runs, come before the rate limit and the key are read.
+                early = status in {"400", "401", "413", "415"}
                 if "429" in operation["responses"] and not early:
                     headers |= {n: _ref(n) for n in
                                 ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")}
